@@ -1,0 +1,127 @@
+"""The claim catalogue: every statement of the 60 Minute Blitz that blitz checks, as data.
+
+Each claim has an id (T = Tensors, A = autograd, N = neural networks, C = CIFAR-10 classifier),
+the tutorial section it comes from, a one-line statement, and a kind:
+
+- ``plain``  — a behaviour the tutorial describes;
+- ``golden`` — the tutorial printed this exact output (checked at the printed precision);
+- ``drift``  — true on some torch versions only, or outdated: the tests assert what the installed
+  torch really does and report the difference in words;
+- ``benchmark`` — a claim about speed: measured by the benchmarks in ``bench/`` and judged by
+  ``python -m blitz.report bench``, never by a timed test, so it has no row in the test matrix.
+
+``cpu_only`` marks claims about host memory or the host RNG: they have no cuda result.
+Tests name claims with ``@pytest.mark.claim("T01")``; the plugin reports them by these ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["plain", "golden", "drift", "benchmark"]
+
+SECTIONS = {
+    "tensors": "Tensors",
+    "autograd": "A Gentle Introduction to torch.autograd",
+    "nn": "Neural Networks",
+    "cifar10": "Training a Classifier",
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    section: str
+    statement: str
+    kind: Kind = "plain"
+    cpu_only: bool = False
+
+
+def _claims(section: str, *rows: tuple) -> list[Claim]:
+    return [Claim(row[0], section, *row[1:]) for row in rows]
+
+
+CLAIMS: dict[str, Claim] = {
+    c.id: c
+    for c in [
+        *_claims(
+            "tensors",
+            ("T01", "torch.tensor(data) infers the dtype"),
+            ("T02", "torch.from_numpy creates a tensor from a NumPy array, values and dtype kept"),
+            ("T03", "ones_like keeps the shape and dtype of its argument", "golden"),
+            ("T04", "rand_like(x, dtype=torch.float) overrides the dtype", "golden"),
+            ("T05", "rand/ones/zeros take a shape tuple", "golden"),
+            ("T06", "a tensor's shape, dtype and device attributes", "golden"),
+            ("T07", "a tensor moves to the GPU with .to('cuda'), values unchanged"),
+            ("T08", "every operation of the section runs on the GPU with the CPU's result"),
+            ("T09", "NumPy-like indexing and slicing", "golden"),
+            ("T10", "torch.cat joins along a given dim; torch.stack adds a new dim", "golden"),
+            ("T11", "mul and * are the elementwise product", "golden"),
+            ("T12", "matmul and @ are matrix multiplication", "golden"),
+            ("T13", "ops with a _ suffix are in-place", "golden"),
+            ("T14", "in-place ops lose history, which breaks derivatives"),
+            ("T15", "a CPU tensor and t.numpy() share memory", "golden", True),
+            ("T16", "from_numpy shares memory the other way", "golden", True),
+            ("T17", "memory sharing with NumPy is for CPU tensors only"),
+        ),
+        *_claims(
+            "autograd",
+            ("A01", "a single training step of resnet18: forward, backward, SGD step"),
+            ("A02", "requires_grad=True makes autograd track every operation"),
+            ("A03", "the gradients of Q = 3a^3 - b^2 are 9a^2 and -2b", "golden"),
+            ("A04", "backward of a vector output needs an explicit gradient"),
+            ("A05", "autograd computes vector-Jacobian products J^T v"),
+            ("A06", "gradients accumulate in .grad"),
+            ("A07", "the DAG is rebuilt at every iteration (dynamic graphs)"),
+            ("A08", "an op's output requires grad if any input does", "golden"),
+            ("A09", "frozen resnet18 parameters: only the new fc is trained"),
+            ("A10", "torch.no_grad() excludes computations from the DAG"),
+            ("A11", "'this tutorial works only on the CPU'", "drift"),
+        ),
+        *_claims(
+            "nn",
+            ("N01", "the LeNet definition prints as shown", "golden"),
+            ("N02", "net.parameters() returns the 10 learnable parameters", "golden"),
+            ("N03", "a 32x32 input gives 10 outputs", "golden"),
+            ("N04", "backward with random gradients after zero_grad fills every grad"),
+            ("N05", "'torch.nn only supports mini-batches': use unsqueeze(0)", "drift"),
+            ("N06", "an nn.Parameter assigned to a Module attribute is registered"),
+            ("N07", "Module helpers move, export and load parameters"),
+            ("N08", "nn.MSELoss computes the mean squared error", "golden"),
+            ("N09", "following grad_fn backwards walks the graph", "golden"),
+            ("N10", "zero_grad clears the gradient buffers (prints None)", "drift"),
+            ("N11", "after loss.backward() conv1's bias has a gradient", "golden"),
+            ("N12", "SGD by hand equals optim.SGD"),
+            ("N13", "gradients accumulate unless optimizer.zero_grad()"),
+        ),
+        *_claims(
+            "cifar10",
+            ("C01", "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes"),
+            ("C02", "images are 3x32x32; the transform maps them to [-1, 1]"),
+            ("C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden"),
+            ("C04", "the first test batch is cat ship ship plane", "golden"),
+            ("C05", "the 3-channel Net gives (N, 10) with 62,006 parameters"),
+            ("C06", "CrossEntropyLoss + SGD(lr=0.001, momentum=0.9): the loss falls"),
+            ("C07", "2 epochs reach about 54% test accuracy, far above chance (10%)"),
+            ("C08", "per-class accuracy for the 10 classes"),
+            ("C09", "save and reload the state_dict: all keys match, same predictions"),
+            ("C10", "training on the GPU: move the net and every input"),
+            ("C11", "a GPU gives no massive speedup for the small net; widening it does", "benchmark"),
+            ("C12", "a data-parallel step equals one process over the whole batch"),
+        ),
+    ]
+}
+
+
+def tested() -> list[Claim]:
+    """The claims that tests check (every kind but ``benchmark``), in catalogue order."""
+    return [c for c in CLAIMS.values() if c.kind != "benchmark"]
+
+
+def get(claim_id: str) -> Claim:
+    """The catalogue entry for ``claim_id``; a clear KeyError for an unknown id."""
+    try:
+        return CLAIMS[claim_id]
+    except KeyError:
+        raise KeyError(f"unknown claim id {claim_id!r}: not in blitz.claims.CLAIMS") from None

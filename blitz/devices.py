@@ -1,0 +1,109 @@
+"""Which devices exist here, why the others are missing, and how to wait for them.
+
+``KNOWN_DEVICES`` are the device types every claim is parametrized over: ``cpu`` always, and
+``cuda`` — shown as *skipped, with the reason* when no GPU is visible, never silently absent.
+Other accelerators that ``torch.accelerator`` reports (mps, xpu, …) join the list only when one
+is present on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+KNOWN_DEVICES = ("cpu", "cuda")
+ENV_VAR = "BLITZ_DEVICES"
+
+
+def _current_accelerator() -> str | None:
+    accelerator = getattr(torch, "accelerator", None)  # torch >= 2.6
+    if accelerator is None or not accelerator.is_available():
+        return None
+    return accelerator.current_accelerator().type
+
+
+def candidate_devices() -> list[str]:
+    """Every device type a test is parametrized over on this machine, available or not."""
+    devices = list(KNOWN_DEVICES)
+    extra = _current_accelerator()
+    if extra is not None and extra not in devices:
+        devices.append(extra)
+    return devices
+
+
+def unavailable_reason(device: str) -> str | None:
+    """None when ``device`` can run tests here, otherwise one line saying why not."""
+    if device == "cpu":
+        return None
+    if device == "cuda":
+        if torch.cuda.is_available():
+            return None
+        if torch.version.cuda is None:
+            return (
+                f"CUDA unavailable: torch {torch.__version__} is a CPU-only build; "
+                "install a CUDA build of torch on a machine with an NVIDIA GPU"
+            )
+        return (
+            f"CUDA unavailable: no GPU visible to torch {torch.__version__} "
+            f"(built for CUDA {torch.version.cuda}); run on a machine with an NVIDIA GPU"
+        )
+    if _current_accelerator() == device:
+        return None
+    return f"{device} unavailable: torch.accelerator reports no {device} device"
+
+
+def available_devices() -> list[str]:
+    """The device types that can run tests here, cpu first."""
+    return [d for d in candidate_devices() if unavailable_reason(d) is None]
+
+
+def parse_selection(text: str | None) -> list[str] | None:
+    """``"cpu,cuda"`` -> ``["cpu", "cuda"]``; None or empty means no narrowing."""
+    if not text:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def selected_devices(option: str | None = None) -> list[str]:
+    """The candidate devices narrowed by ``--device`` (``option``) or ``$BLITZ_DEVICES``."""
+    wanted = parse_selection(option) or parse_selection(os.environ.get(ENV_VAR))
+    candidates = candidate_devices()
+    if wanted is None:
+        return candidates
+    unknown = [d for d in wanted if d not in candidates and d not in KNOWN_DEVICES]
+    if unknown:
+        raise ValueError(
+            f"unknown device(s) {', '.join(unknown)}: choose from {', '.join(candidates)}"
+        )
+    return [d for d in wanted]
+
+
+def device_name(device: str) -> str:
+    """A human name for the hardware behind ``device`` (the GPU's name, the CPU's model)."""
+    if device == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    if device == "cpu":
+        return _cpu_model() or platform.processor() or platform.machine()
+    return device
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def synchronize(device: str | torch.device) -> None:
+    """Wait until all queued work on ``device`` is done (a no-op on the CPU)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type != "cpu" and hasattr(torch, "accelerator"):
+        torch.accelerator.synchronize()

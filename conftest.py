@@ -1,0 +1,3 @@
+"""Loads the blitz plugin: the device parametrization, the claim marker and the claims matrix."""
+
+pytest_plugins = ["blitz.plugin"]
