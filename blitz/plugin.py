@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torchvision
 
 from blitz import claims as catalogue
 from blitz import devices
@@ -160,6 +161,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not session.run_slow and item.get_closest_marker("slow"):
             item.add_marker(skip_slow)
         ids = claim_ids(item)
+        for unknown in [claim_id for claim_id in ids if claim_id not in catalogue.CLAIMS]:
+            item.warn(pytest.PytestWarning(f"unknown claim id {unknown!r}: not in blitz.claims"))
         if not ids:
             continue
         callspec = getattr(item, "callspec", None)
@@ -249,8 +252,6 @@ class ClaimsSession:
         return out
 
     def document(self) -> dict:
-        import torchvision
-
         return {
             "torch": torch.__version__,
             "torchvision": torchvision.__version__,
