@@ -77,7 +77,7 @@ def selected_devices(option: str | None = None) -> list[str]:
         raise ValueError(
             f"unknown device(s) {', '.join(unknown)}: choose from {', '.join(candidates)}"
         )
-    return [d for d in wanted]
+    return wanted
 
 
 def device_name(device: str) -> str:
