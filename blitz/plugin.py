@@ -33,6 +33,7 @@ CLAIMS_KEY = "blitz.claims"
 DEVICE_KEY = "blitz.device"
 DRIFT_KEY = "blitz.drift"
 NOTE_KEY = "blitz.note"
+RUN_KEY = "blitz.run"
 
 STATUS_ORDER = ("fails", "drift", "holds", "skipped")
 SLOW_ENV = "BLITZ_RUN_SLOW"
@@ -155,7 +156,7 @@ def claim_ids(item: pytest.Item) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     session = config.stash[SESSION]
     skip_slow = pytest.mark.skip(
-        reason=f"slow claim: run with --run-slow (or ${SLOW_ENV}=1) to include it"
+        reason=f"slow: run with --run-slow (or ${SLOW_ENV}=1)"
     )
     for item in items:
         if not session.run_slow and item.get_closest_marker("slow"):
@@ -184,6 +185,10 @@ class ClaimReport:
     def note(self, text: str) -> None:
         """A finding to show beside the result (a measured accuracy, which data copy ran)."""
         self._item.user_properties.append((NOTE_KEY, text))
+
+    def run_info(self, key: str, value: str) -> None:
+        """A fact about the whole run (which CIFAR-10 copy it used), shown above the matrix."""
+        self._item.user_properties.append((RUN_KEY, (key, value)))
 
 
 @pytest.fixture
@@ -214,11 +219,17 @@ class ClaimsSession:
     show_matrix: bool = True
     # (claim id, device) -> {nodeid: TestResult}
     results: dict[tuple[str, str], dict[str, TestResult]] = field(default_factory=dict)
+    # facts about the whole run that tests reported (claim_report.run_info)
+    run_info: dict[str, str] = field(default_factory=dict)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.add(report)
 
     def add(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == RUN_KEY:
+                name, text = value
+                self.run_info[name] = text
         props = dict(report.user_properties)
         if CLAIMS_KEY not in props:
             return
@@ -258,6 +269,7 @@ class ClaimsSession:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "devices": [_device_info(d) for d in self.devices],
+            "run": dict(sorted(self.run_info.items())),
             "claims": self.matrix(),
         }
 
@@ -392,6 +404,7 @@ def render_matrix(document: dict) -> list[str]:
         f"torch {document['torch']}, torchvision {document['torchvision']}, "
         f"python {document['python']}, {document['platform']}",
         "devices: " + ", ".join(_describe_device(d) for d in document["devices"]),
+        *(f"{key}: {value}" for key, value in document.get("run", {}).items()),
         "",
         "  ".join(header).rstrip(),
     ]

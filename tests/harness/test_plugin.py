@@ -34,6 +34,7 @@ def test_skipped():
 @pytest.mark.claim("N10")
 def test_drifts(claim_report):
     claim_report.drift("the tutorial prints None; this torch prints zeros")
+    claim_report.run_info("dataset", "a small one")
 
 
 @pytest.mark.claim("N11")
@@ -87,12 +88,13 @@ def test_matrix_shows_each_status(suite):
     result.stdout.fnmatch_lines(
         [
             "*= blitz claims matrix =*",
+            "dataset: a small one",
             "id   claim * cpu * cuda",
             "T01  torch.tensor(data) infers the dtype * holds *",
             "T02  * FAILS: AssertionError: dtype is not int64*",
             "T03  * skipped: needs something this machine lacks *",
             "N10  * drift: the tutorial prints None*",
-            "N11  * skipped: slow claim: run with --run-slow*",
+            "N11  * skipped: slow: run with --run-slow*",
             "[[]*[]] drift: the tutorial prints None; this torch prints zeros",
             "5 claims x 2 devices: *",
         ]
@@ -106,6 +108,7 @@ def test_json_has_the_documented_shape(suite):
     assert doc["torch"] == torch.__version__
     assert {"torchvision", "python", "platform"} <= doc.keys()
     assert [d["type"] for d in doc["devices"]] == devices.candidate_devices()
+    assert doc["run"] == {"dataset": "a small one"}
     assert list(doc["claims"]) == ["T01", "T02", "T03", "N10", "N11"]
     t01 = doc["claims"]["T01"]
     assert t01["statement"] == "torch.tensor(data) infers the dtype"
