@@ -1,0 +1,357 @@
+"""``python -m blitz.report claims``: the claims JSON of several runs merged into one matrix,
+claim x torch version (x device where there are several), with the drift notes.
+
+The fixtures in ``data/claims`` are small claims files as ``pytest --claims-json`` writes them:
+torch 2.14.1 and 2.0.1 on a machine without a GPU, and torch 2.14.1 on one with a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from blitz import claims as catalogue
+from blitz.report import ReportError
+from blitz.report import claims as report
+
+pytest_plugins = ["pytester"]
+
+DATA = Path(__file__).parent / "data" / "claims"
+NEW = DATA / "torch-2.14.1-cpu.json"
+OLD = DATA / "torch-2.0.1-cpu.json"
+GPU = DATA / "torch-2.14.1-gpu.json"
+
+
+def merged(*paths: Path) -> report.Matrix:
+    return report.merge([report.load(p) for p in paths])
+
+
+def cell(matrix: report.Matrix, claim_id: str, column: str) -> tuple[str, str]:
+    """(status, note text or "") of one claim in the column labelled ``column``."""
+    labels = [c.label for c in matrix.columns]
+    row = next(r for r in matrix.rows if r.claim_id == claim_id)
+    status, number = row.cells[labels.index(column)]
+    notes = {n.number: n.text for n in matrix.notes}
+    return status, notes.get(number, "")
+
+
+def run_cli(*args: str) -> int:
+    parser = argparse.ArgumentParser()
+    report.add_arguments(parser)
+    parsed = parser.parse_args(list(args))
+    return parsed.run(parsed)
+
+
+def write_json(path: Path, document) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def fixture(path: Path = NEW) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------------------------
+# The matrix
+
+
+def test_every_tested_catalogue_claim_has_a_cell_for_every_version():
+    matrix = merged(NEW, OLD)
+    assert [r.claim_id for r in matrix.rows] == [c.id for c in catalogue.tested()]
+    assert all(len(r.cells) == 2 for r in matrix.rows)
+
+
+def test_a_claim_a_run_did_not_test_shows_as_not_run():
+    matrix = merged(NEW, OLD)
+    assert cell(matrix, "C07", "2.0.1+cu117") == ("not run", "")
+    assert cell(matrix, "A01", "2.14.1+cu130") == ("not run", "")
+
+
+def test_columns_are_torch_versions_newest_first_whatever_the_file_order():
+    matrix = merged(OLD, NEW)
+    assert [c.label for c in matrix.columns] == ["2.14.1+cu130", "2.0.1+cu117"]
+
+
+def test_versions_sort_by_number_not_as_text():
+    versions = ["2.9.1", "2.14.1+cu130", "2.0.1", "2.13.0", "nightly"]
+    assert sorted(versions, key=report.version_key) == [
+        "2.14.1+cu130", "2.13.0", "2.9.1", "2.0.1", "nightly"
+    ]
+
+
+def test_drift_shows_per_version_with_each_versions_note():
+    matrix = merged(NEW, OLD)
+    for version in ("2.14.1+cu130", "2.0.1+cu117"):
+        status, text = cell(matrix, "N10", version)
+        assert status == "drift"
+        assert text.startswith("drift: the tutorial prints None; torch " + version)
+
+
+def test_a_claim_that_fails_on_one_version_shows_the_error_and_its_test():
+    matrix = merged(NEW, OLD)
+    assert cell(matrix, "N05", "2.14.1+cu130")[0] == "drift"
+    status, text = cell(matrix, "N05", "2.0.1+cu117")
+    assert status == "fails"
+    assert text == (
+        "FAILS: AssertionError: LeNet accepted an unbatched input | expected a RuntimeError "
+        "(tests: tests/test_nn.py::test_unbatched_input[cpu])"
+    )
+
+
+def test_a_finding_beside_holds_is_kept():
+    status, text = cell(merged(NEW), "C07", "2.14.1+cu130")
+    assert (status, text) == ("holds", "holds: test accuracy 55.9% on the offline copy")
+
+
+def test_a_claim_without_a_test_on_the_only_device_shows_the_skip_of_its_own_device():
+    status, text = cell(merged(NEW), "T07", "2.14.1+cu130")
+    assert status == "skipped"
+    assert text.startswith("skipped: CUDA unavailable: no GPU visible to torch 2.14.1+cu130")
+
+
+def test_a_cpu_only_claim_shows_its_cpu_result_on_a_machine_without_a_gpu():
+    assert cell(merged(NEW), "T15", "2.14.1+cu130") == ("holds", "")
+
+
+def test_one_column_per_version_when_no_run_had_a_second_device():
+    matrix = merged(NEW, OLD)
+    assert matrix.devices == []
+    assert [c.device for c in matrix.columns] == [None, None]
+
+
+def test_a_run_with_several_devices_splits_every_version_by_device():
+    matrix = merged(OLD, GPU)
+    assert [c.label for c in matrix.columns] == [
+        "2.14.1+cu130 cpu", "2.14.1+cu130 cuda", "2.0.1+cu117 cpu", "2.0.1+cu117 cuda"
+    ]
+    assert cell(matrix, "T07", "2.14.1+cu130 cuda") == ("holds", "")
+    assert cell(matrix, "T07", "2.14.1+cu130 cpu") == (
+        "skipped", "skipped: no test ran on cpu in this run"
+    )
+    status, text = cell(matrix, "T01", "2.0.1+cu117 cuda")
+    assert status == "skipped" and "CUDA unavailable" in text
+
+
+def test_runs_of_one_torch_version_are_told_apart_by_file_name():
+    matrix = merged(NEW, GPU)
+    assert [c.label for c in matrix.columns] == [
+        "2.14.1+cu130 (torch-2.14.1-cpu) cpu",
+        "2.14.1+cu130 (torch-2.14.1-cpu) cuda",
+        "2.14.1+cu130 (torch-2.14.1-gpu) cpu",
+        "2.14.1+cu130 (torch-2.14.1-gpu) cuda",
+    ]
+
+
+def test_one_note_in_several_columns_is_numbered_once():
+    matrix = merged(GPU)
+    drift = [n for n in matrix.notes if n.claim_id == "N10"]
+    assert len(drift) == 1
+    assert drift[0].columns == ["2.14.1+cu130 cpu", "2.14.1+cu130 cuda"]
+    row = next(r for r in matrix.rows if r.claim_id == "N10")
+    assert row.cells == [("drift", drift[0].number)] * 2
+
+
+def test_a_claim_id_the_catalogue_lacks_is_kept_after_the_catalogue(tmp_path):
+    document = fixture()
+    document["claims"]["Z99"] = {
+        "statement": "a claim from a newer catalogue",
+        "section": "nn",
+        "kind": "plain",
+        "results": {"cpu": {"status": "holds", "note": "", "tests": ["t[cpu]"]}},
+    }
+    matrix = merged(write_json(tmp_path / "z.json", document))
+    assert matrix.rows[-1].claim_id == "Z99"
+    assert matrix.rows[-1].statement == "a claim from a newer catalogue"
+    assert cell(matrix, "Z99", "2.14.1+cu130") == ("holds", "")
+
+
+def test_statuses_and_cell_wording_are_the_plugins():
+    from blitz import plugin
+
+    assert report.STATUSES == plugin.STATUS_ORDER
+    for status in plugin.STATUS_ORDER:
+        cell = {"status": status, "note": "why", "tests": []}
+        expected = "holds: why" if status == "holds" else plugin.cell_text(cell)
+        assert report._cell_text(cell) == expected
+
+
+def test_merging_does_not_import_torch():
+    code = (
+        "import sys; from blitz.report import claims as r; "
+        f"r.merge([r.load(r.Path({str(NEW)!r}))]); print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "False\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# Output
+
+
+def test_the_terminal_table_has_a_column_per_version_and_the_notes_per_claim(capsys):
+    assert run_cli(str(OLD), str(NEW)) == 0
+    out = capsys.readouterr().out.splitlines()
+    header = next(line for line in out if line.startswith("id "))
+    assert header.split()[-2:] == ["2.14.1+cu130", "2.0.1+cu117"]
+    n05 = next(line for line in out if line.startswith("N05"))
+    assert n05.split()[-4:] == ["drift", "[3]", "FAILS", "[4]"]
+    n10 = out.index("N10:")
+    assert out[n10 + 1].startswith("  [5] 2.14.1+cu130: drift: the tutorial prints None")
+    assert out[n10 + 2].startswith("  [6] 2.0.1+cu117: drift: the tutorial prints None")
+
+
+def test_markdown_has_the_runs_a_row_per_claim_and_the_notes(tmp_path):
+    path = tmp_path / "docs" / "claims-by-version.md"
+    assert run_cli(str(NEW), str(OLD), "--markdown", str(path)) == 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert "| id | claim | 2.14.1+cu130 | 2.0.1+cu117 |" in lines
+    rows = [line for line in lines if line.startswith("| ") and line[2:5] in catalogue.CLAIMS]
+    assert [row[2:5] for row in rows] == [c.id for c in catalogue.tested()]
+    assert (
+        "| N05 | 'torch.nn only supports mini-batches': use unsqueeze(0) "
+        "| drift [3] | **FAILS [4]** |"
+        in lines
+    )
+    # A table cell may not hold a raw "|": the failure message's is escaped.
+    assert any(
+        line.startswith("- [4] 2.0.1+cu117: FAILS: AssertionError: LeNet accepted an unbatched "
+                        "input \\| expected a RuntimeError")
+        for line in lines
+    )
+    run_rows = [line for line in lines if line.startswith("| 2.")]
+    assert [row.split(" | ")[-1] for row in run_rows] == [
+        "torch-2.14.1-cpu.json |", "torch-2.0.1-cpu.json |"
+    ]
+
+
+def test_a_directory_stands_for_the_json_files_in_it(tmp_path):
+    for path in (NEW, OLD):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "readme.txt").write_text("not a claims file", encoding="utf-8")
+    matrix = report.merge([report.load(p) for p in report.expand([str(tmp_path)])])
+    assert [c.label for c in matrix.columns] == ["2.14.1+cu130", "2.0.1+cu117"]
+
+
+def test_the_real_plugin_output_merges(pytester: pytest.Pytester):
+    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
+    pytester.makepyfile(
+        test_suite="""
+        import pytest
+
+        @pytest.mark.claim("T01")
+        def test_holds(device):
+            pass
+
+        @pytest.mark.claim("N10")
+        def test_drifts(claim_report):
+            claim_report.drift("the tutorial prints None; this torch too")
+        """
+    )
+    pytester.runpytest("--claims-json", "run.json", "--device", "cpu")
+    matrix = merged(pytester.path / "run.json")
+    column = matrix.columns[0].label
+    assert cell(matrix, "T01", column) == ("holds", "")
+    drift = ("drift", "drift: the tutorial prints None; this torch too")
+    assert cell(matrix, "N10", column) == drift
+    assert cell(matrix, "N05", column) == ("not run", "")
+
+
+def test_help_names_the_files_and_the_markdown_option_with_its_default(capsys):
+    with pytest.raises(SystemExit):
+        run_cli("--help")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "FILE [FILE ...]" in out
+    assert "--markdown PATH" in out and "Default: terminal only." in out
+
+
+# ----------------------------------------------------------------------------------------------
+# Bad inputs: a ReportError that names the file
+
+
+def bad(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def mutated(tmp_path: Path, change) -> Path:
+    document = fixture()
+    change(document)
+    return write_json(tmp_path / "bad.json", document)
+
+
+def test_a_missing_file_is_named():
+    with pytest.raises(ReportError, match=r"^nowhere\.json: no such file$"):
+        report.expand(["nowhere.json"])
+
+
+def test_a_directory_without_claims_files_is_named(tmp_path):
+    with pytest.raises(ReportError, match="a directory with no \\*.json claims files"):
+        report.expand([str(tmp_path)])
+
+
+def test_a_file_that_is_not_json_is_named(tmp_path):
+    path = bad(tmp_path, "torch 2.14.1: all claims hold\n")
+    with pytest.raises(ReportError, match=rf"^{path}: not JSON \(Expecting value, line 1\)"):
+        report.load(path)
+
+
+def test_a_json_list_is_not_a_claims_file(tmp_path):
+    path = bad(tmp_path, "[]")
+    with pytest.raises(ReportError, match=rf"^{path}: the document should be an object, not list"):
+        report.load(path)
+
+
+def test_a_document_without_torch_is_named(tmp_path):
+    path = mutated(tmp_path, lambda d: d.pop("torch"))
+    with pytest.raises(ReportError, match=rf"^{path}: the document has no 'torch'"):
+        report.load(path)
+
+
+def test_an_unknown_status_is_named_with_its_claim_and_device(tmp_path):
+    def change(document):
+        document["claims"]["T01"]["results"]["cpu"]["status"] = "passed"
+
+    path = mutated(tmp_path, change)
+    with pytest.raises(
+        ReportError,
+        match=rf"^{path}: claim T01, device cpu: unknown status 'passed' "
+        r"\(expected one of fails, drift, holds, skipped\)$",
+    ):
+        report.load(path)
+
+
+def test_a_result_for_an_undeclared_device_is_named(tmp_path):
+    def change(document):
+        document["claims"]["T01"]["results"]["mps"] = document["claims"]["T01"]["results"]["cpu"]
+
+    path = mutated(tmp_path, change)
+    with pytest.raises(ReportError, match=rf"^{path}: claim T01, device mps: a device missing"):
+        report.load(path)
+
+
+def test_results_that_are_not_an_object_are_named(tmp_path):
+    path = mutated(tmp_path, lambda d: d["claims"]["N10"].update(results=["drift"]))
+    with pytest.raises(ReportError, match=rf"^{path}: claim N10: 'results' should be an object"):
+        report.load(path)
+
+
+def test_the_command_line_prints_the_error_and_exits_2(tmp_path):
+    path = bad(tmp_path, "{")
+    result = subprocess.run(
+        [sys.executable, "-m", "blitz.report", "claims", str(NEW), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"python -m blitz.report claims: error: {path}: not JSON")
+    assert result.stdout == ""
