@@ -99,6 +99,7 @@ class Run:
     platform: str
     devices: list[dict]
     claims: dict[str, dict]
+    facts: dict[str, str] = field(default_factory=dict)  # the run's "run" facts (data copy, …)
     label: str = ""
 
     @property
@@ -130,6 +131,9 @@ def load(path: Path) -> Run:
         check.kind(check.key(info, "type", where), str, f"{where}.type")
         check.kind(check.key(info, "available", where), bool, f"{where}.available")
     device_types = [d["type"] for d in devices]
+    facts = check.kind(doc.get("run", {}), dict, "'run'")
+    for key, value in facts.items():
+        check.kind(value, str, f"run fact '{key}'")
     claims = check.kind(check.key(doc, "claims", "the document"), dict, "'claims'")
     for claim_id, entry in claims.items():
         where = f"claim {claim_id}"
@@ -159,6 +163,7 @@ def load(path: Path) -> Run:
         platform=doc["platform"],
         devices=devices,
         claims=claims,
+        facts=facts,
     )
 
 
@@ -381,6 +386,8 @@ def render_text(matrix: Matrix) -> list[str]:
         )
         for part in _device_summary(run):
             lines.append(f"      {part}")
+        for key, value in run.facts.items():
+            lines.append(f"      {key}: {value}")
     lines += ["", _layout_line(matrix), ""]
     widths = [
         max(len(c.label), *(len(_cell_label(*row.cells[i])) for row in matrix.rows))
@@ -443,13 +450,14 @@ def render_markdown(matrix: Matrix) -> str:
         "",
         "## Runs",
         "",
-        "| torch | torchvision | python | platform | devices | file |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| torch | torchvision | python | platform | devices | run | file |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for run in matrix.runs:
         out.append(
             f"| {_md(run.torch)} | {_md(run.torchvision)} | {_md(run.python)} | "
             f"{_md(run.platform)} | {'; '.join(_md(p) for p in _device_summary(run))} | "
+            f"{'; '.join(_md(f'{k}: {v}') for k, v in run.facts.items())} | "
             f"{_md(run.path.name)} |"
         )
     out += ["", "## Matrix", "", _layout_line(matrix), ""]

@@ -227,8 +227,9 @@ def test_markdown_has_the_runs_a_row_per_claim_and_the_notes(tmp_path):
         for line in lines
     )
     run_rows = [line for line in lines if line.startswith("| 2.")]
-    assert [row.split(" | ")[-1] for row in run_rows] == [
-        "torch-2.14.1-cpu.json |", "torch-2.0.1-cpu.json |"
+    assert [row.split(" | ")[-2:] for row in run_rows] == [
+        ["cifar10: the offline copy (JPEG-compressed pixels)", "torch-2.14.1-cpu.json |"],
+        ["", "torch-2.0.1-cpu.json |"],
     ]
 
 
@@ -335,6 +336,12 @@ def test_a_result_for_an_undeclared_device_is_named(tmp_path):
 
     path = mutated(tmp_path, change)
     with pytest.raises(ReportError, match=rf"^{path}: claim T01, device mps: a device missing"):
+        report.load(path)
+
+
+def test_a_run_fact_that_is_not_text_is_named(tmp_path):
+    path = mutated(tmp_path, lambda d: d.update(run={"cifar10": 1}))
+    with pytest.raises(ReportError, match=rf"^{path}: run fact 'cifar10' should be a string"):
         report.load(path)
 
 
