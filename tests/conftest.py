@@ -13,3 +13,52 @@ settings.register_profile(
     "thorough", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("BLITZ_HYPOTHESIS_PROFILE", "default"))
+
+
+# ----------------------------------------------------------------------------------------------
+# CIFAR-10 ("Training a Classifier"): found once per session, each split read on first use.
+
+import pytest  # noqa: E402
+
+from blitz import data as cifar10_data  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cifar10_source(pytestconfig: pytest.Config) -> cifar10_data.Cifar10Source:
+    """The copy of CIFAR-10 the run uses (see ``blitz.data.find_cifar10`` for the order).
+
+    None here and none downloadable: every test that needs it skips with one line saying where
+    it looked and how to get it. A corrupt copy is an error naming the file.
+    """
+    root = cifar10_data.explicit_root(pytestconfig.getoption("blitz_cifar10_root"))
+    try:
+        return cifar10_data.find_cifar10(
+            root, download=not pytestconfig.getoption("blitz_no_download")
+        )
+    except cifar10_data.CIFAR10NotFound as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def _cifar10_test_split(cifar10_source):
+    return cifar10_source.dataset(train=False, transform=cifar10_data.tutorial_transform())
+
+
+@pytest.fixture(scope="session")
+def _cifar10_train_split(cifar10_source):
+    # The training images are decompressed on first use of .data: seconds, once per session.
+    return cifar10_source.dataset(train=True, transform=cifar10_data.tutorial_transform())
+
+
+@pytest.fixture
+def cifar10_test(_cifar10_test_split, cifar10_source, claim_report):
+    """The 10,000 test images with the tutorial's transform; the report notes which copy."""
+    claim_report.note(cifar10_source.note)
+    return _cifar10_test_split
+
+
+@pytest.fixture
+def cifar10_train(_cifar10_train_split, cifar10_source, claim_report):
+    """The 50,000 training images with the tutorial's transform; the report notes which copy."""
+    claim_report.note(cifar10_source.note)
+    return _cifar10_train_split

@@ -1,0 +1,410 @@
+"""Training a Classifier, steps 3 to 5 and "Training on GPU": train, evaluate, save, parallelize.
+
+- ``PROTOCOL``: the tutorial's hyperparameters in one place (seed 42, batch 4, SGD lr 0.001 with
+  momentum 0.9, 2 epochs, CrossEntropyLoss, a running loss printed every 2,000 mini-batches).
+- ``train``: the tutorial's loop over any loader of ``(inputs, labels)`` on any device: prints
+  its ``[epoch, i] loss: ...`` lines and shows a tqdm progress bar.
+- ``run_tutorial``: the tutorial's script from ``torch.manual_seed`` on, with its draws from the
+  RNG in its order: the preview batch ``next(iter(trainloader))``, then ``Net()``, then a new
+  loader iterator per epoch. Given the literal DataLoader (``tutorial_loader``) or the fast path
+  (``blitz.data.FastLoader``), it gives the same batches and so the same losses.
+- ``evaluate``: overall and per-class accuracy, as the tutorial's two test loops compute them.
+- ``save_state`` / ``load_state``: ``torch.save(net.state_dict())`` and its reload with
+  ``torch.load(weights_only=True)``, which refuses arbitrary pickled objects.
+- ``data_parallel_step``: one DistributedDataParallel step over several processes (gloo on CPU,
+  NCCL on GPUs), to compare with ``single_process_step`` over the whole batch.
+
+Run the protocol from the command line (accuracy and time per seed)::
+
+    python -m blitz.train --root DIR --seeds 42 43 44 45 46
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+import torch.nn as nn
+import torch.optim as optim
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from blitz import data
+from blitz.models import CIFAR10_CLASSES, Net
+
+# ==============================================================================================
+# The protocol
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The tutorial's training settings."""
+
+    seed: int = 42  # torch.manual_seed(42) at the start of the tutorial's script
+    batch_size: int = 4  # images per mini-batch
+    lr: float = 0.001  # SGD learning rate, per step
+    momentum: float = 0.9  # SGD momentum
+    epochs: int = 2  # passes over the 50,000 training images: 2 x 12,500 steps
+    print_every: int = 2000  # mini-batches between printed running losses
+    num_workers: int = 2  # DataLoader worker processes (the literal path)
+
+
+PROTOCOL = Protocol()
+
+# What the tutorial printed: the running loss (epoch, i, loss), the accuracy line (an integer
+# percentage, ``100 * correct // total``) and the per-class accuracies in percent.
+TUTORIAL_LOSSES = (
+    (1, 2000, 2.144), (1, 4000, 1.835), (1, 6000, 1.677),
+    (1, 8000, 1.573), (1, 10000, 1.526), (1, 12000, 1.447),
+    (2, 2000, 1.405), (2, 4000, 1.363), (2, 6000, 1.341),
+    (2, 8000, 1.340), (2, 10000, 1.315), (2, 12000, 1.281),
+)  # fmt: skip
+TUTORIAL_ACCURACY = 54
+TUTORIAL_PER_CLASS = {
+    "plane": 37.9, "car": 62.2, "bird": 45.6, "cat": 29.2, "deer": 50.3,
+    "dog": 45.9, "frog": 60.1, "horse": 70.3, "ship": 82.9, "truck": 63.1,
+}  # fmt: skip
+
+
+def tutorial_loader(dataset: Any, protocol: Protocol = PROTOCOL, shuffle: bool = True) -> DataLoader:
+    """The tutorial's ``DataLoader(dataset, batch_size=4, shuffle=..., num_workers=2)``."""
+    return DataLoader(
+        dataset, batch_size=protocol.batch_size, shuffle=shuffle, num_workers=protocol.num_workers
+    )
+
+
+def make_optimizer(net: nn.Module, protocol: Protocol = PROTOCOL) -> optim.SGD:
+    """``optim.SGD(net.parameters(), lr=0.001, momentum=0.9)``."""
+    return optim.SGD(net.parameters(), lr=protocol.lr, momentum=protocol.momentum)
+
+
+# ==============================================================================================
+# Training
+
+
+def train_step(
+    net: nn.Module, optimizer: optim.Optimizer, criterion: nn.Module, inputs, labels
+) -> torch.Tensor:
+    """One step of the tutorial's loop; returns the loss (a tensor on the net's device)."""
+    optimizer.zero_grad()  # zero the parameter gradients
+    outputs = net(inputs)  # forward + backward + optimize
+    loss = criterion(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+@dataclass
+class TrainLog:
+    """What a training run printed and measured."""
+
+    losses: list[float] = field(default_factory=list)  # every mini-batch's loss, in order
+    checkpoints: list[tuple[int, int, float]] = field(default_factory=list)  # (epoch, i, loss)
+    seconds: float = 0.0  # wall time of the loop, data loading included
+
+    @property
+    def trajectory(self) -> list[float]:
+        """The printed running losses, in order."""
+        return [loss for _, _, loss in self.checkpoints]
+
+
+def checkpoint_line(epoch: int, i: int, loss: float) -> str:
+    """The tutorial's line: ``[1,  2000] loss: 2.144``."""
+    return f"[{epoch}, {i:5d}] loss: {loss:.3f}"
+
+
+def train(
+    net: nn.Module,
+    loader,
+    optimizer: optim.Optimizer,
+    criterion: nn.Module | None = None,
+    *,
+    epochs: int = PROTOCOL.epochs,
+    device: str | torch.device = "cpu",
+    print_every: int = PROTOCOL.print_every,
+    max_steps: int | None = None,
+    progress: bool = True,
+    file: IO[str] | None = None,
+) -> TrainLog:
+    """The tutorial's training loop: ``epochs`` passes over ``loader``, a new iterator each.
+
+    Prints ``[epoch, i] loss`` every ``print_every`` mini-batches (the mean of their losses) to
+    ``file`` (stdout by default) and shows a progress bar unless ``progress`` is False. Inputs
+    and labels are moved to ``device`` at every step, as the tutorial's "Training on GPU" says.
+    ``max_steps`` stops early (for tests).
+    """
+    criterion = criterion if criterion is not None else nn.CrossEntropyLoss()
+    out = file if file is not None else sys.stdout
+    log = TrainLog()
+    total = epochs * len(loader) if max_steps is None else min(max_steps, epochs * len(loader))
+    start = time.perf_counter()
+    with tqdm(total=total, unit="step", desc="train", disable=not progress, leave=False) as bar:
+        for epoch in range(epochs):  # loop over the dataset multiple times
+            if len(log.losses) == total:
+                break
+            running_loss = 0.0
+            for i, (inputs, labels) in enumerate(loader, 0):
+                if len(log.losses) == total:
+                    break
+                inputs, labels = inputs.to(device), labels.to(device)
+                loss = train_step(net, optimizer, criterion, inputs, labels).item()
+                log.losses.append(loss)
+                bar.update()
+                running_loss += loss
+                if i % print_every == print_every - 1:  # every print_every mini-batches
+                    log.checkpoints.append((epoch + 1, i + 1, running_loss / print_every))
+                    tqdm.write(checkpoint_line(*log.checkpoints[-1]), file=out)
+                    running_loss = 0.0
+    log.seconds = time.perf_counter() - start
+    if len(log.losses) == epochs * len(loader):
+        print("Finished Training", file=out)
+    return log
+
+
+def run_tutorial(
+    train_loader,
+    *,
+    protocol: Protocol = PROTOCOL,
+    device: str | torch.device = "cpu",
+    width: int = 6,
+    max_steps: int | None = None,
+    progress: bool = True,
+    file: IO[str] | None = None,
+) -> tuple[Net, TrainLog]:
+    """The tutorial's script, seed to trained net, on ``train_loader`` (literal or fast).
+
+    Draws from the RNG in the script's order: ``torch.manual_seed(seed)``; the preview batch
+    ("get some random training images"); ``Net()``'s initialization; one loader iterator per
+    epoch. ``device`` is where the net trains ("Training on GPU").
+    """
+    torch.manual_seed(protocol.seed)
+    next(iter(train_loader))  # the preview: dataiter = iter(trainloader); next(dataiter)
+    net = Net(width).to(device)
+    optimizer = make_optimizer(net, protocol)
+    log = train(
+        net, train_loader, optimizer, nn.CrossEntropyLoss(),
+        epochs=protocol.epochs, device=device, print_every=protocol.print_every,
+        max_steps=max_steps, progress=progress, file=file,
+    )  # fmt: skip
+    return net, log
+
+
+# ==============================================================================================
+# Evaluation
+
+
+@dataclass
+class Evaluation:
+    """Correct predictions and images per class (in label order)."""
+
+    correct: list[int]
+    total: list[int]
+    classes: tuple[str, ...] = CIFAR10_CLASSES
+
+    @property
+    def accuracy(self) -> float:
+        """Overall accuracy in percent."""
+        return 100 * sum(self.correct) / sum(self.total)
+
+    @property
+    def per_class(self) -> dict[str, float]:
+        """Accuracy per class in percent, by the tutorial's class names."""
+        return {
+            name: 100 * float(c) / t for name, c, t in zip(self.classes, self.correct, self.total)
+        }
+
+    def lines(self) -> list[str]:
+        """What the tutorial prints for these results."""
+        total = sum(self.total)
+        head = f"Accuracy of the network on the {total} test images: {100 * sum(self.correct) // total} %"
+        return [head] + [
+            f"Accuracy for class: {name:5s} is {accuracy:.1f} %"
+            for name, accuracy in self.per_class.items()
+        ]
+
+
+@torch.no_grad()  # we are not training, so no gradients are needed
+def evaluate(net: nn.Module, loader, device: str | torch.device = "cpu") -> Evaluation:
+    """Overall and per-class accuracy of ``net`` on ``loader``: the class with the highest
+    energy is the prediction, as in the tutorial's test loops."""
+    num_classes = len(CIFAR10_CLASSES)
+    correct = torch.zeros(num_classes, dtype=torch.int64, device=device)
+    total = torch.zeros(num_classes, dtype=torch.int64, device=device)
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        _, predicted = torch.max(net(images), 1)
+        total += torch.bincount(labels, minlength=num_classes)
+        correct += torch.bincount(labels[predicted == labels], minlength=num_classes)
+    return Evaluation(correct.tolist(), total.tolist())
+
+
+# ==============================================================================================
+# Save and load
+
+
+def save_state(net: nn.Module, path: str | os.PathLike) -> None:
+    """``torch.save(net.state_dict(), PATH)``."""
+    torch.save(net.state_dict(), path)
+
+
+def load_state(net: nn.Module, path: str | os.PathLike, map_location=None):
+    """``net.load_state_dict(torch.load(PATH, weights_only=True))``; returns what it reports.
+
+    ``weights_only=True`` unpickles tensors and plain containers only: a checkpoint holding any
+    other object raises ``pickle.UnpicklingError`` instead of running its code.
+    """
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    return net.load_state_dict(state)
+
+
+# ==============================================================================================
+# Data parallelism
+
+
+def single_process_step(
+    state: dict, inputs: torch.Tensor, labels: torch.Tensor, *, protocol: Protocol = PROTOCOL
+) -> dict[str, torch.Tensor]:
+    """One SGD step of ``Net`` loaded with ``state`` over the whole batch; the new state."""
+    net = Net(state["conv1.weight"].shape[0])
+    net.load_state_dict(state)
+    train_step(net, make_optimizer(net, protocol), nn.CrossEntropyLoss(), inputs, labels)
+    return {name: value.detach().clone() for name, value in net.state_dict().items()}
+
+
+def data_parallel_step(
+    state: dict,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    world_size: int = 2,
+    backend: str = "gloo",
+    protocol: Protocol = PROTOCOL,
+    timeout_s: float = 120.0,
+) -> list[dict[str, torch.Tensor]]:
+    """One DistributedDataParallel step over ``world_size`` processes; each rank's new state.
+
+    Each process loads ``state`` into a ``Net``, wraps it in DDP and steps on its equal share of
+    the batch; DDP averages the gradients across processes, so each replica should end where one
+    process stepping on the whole batch ends. ``gloo`` runs on CPU processes (rendezvous on a free
+    loopback port), ``nccl`` on one GPU per process.
+    """
+    if len(inputs) % world_size:
+        raise ValueError(f"a batch of {len(inputs)} does not split into {world_size} equal shares")
+    with tempfile.TemporaryDirectory() as tmp:
+        init_method = f"tcp://127.0.0.1:{free_port()}"
+        args = (world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, tmp)
+        mp.start_processes(_ddp_worker, args=args, nprocs=world_size, start_method="spawn")
+        return [
+            torch.load(Path(tmp) / f"rank{rank}.pt", weights_only=True)
+            for rank in range(world_size)
+        ]
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _loopback_interface() -> str | None:
+    names = [name for _, name in socket.if_nameindex()] if hasattr(socket, "if_nameindex") else []
+    return next((name for name in names if name.startswith("lo")), None)
+
+
+def _ddp_worker(rank, world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, out):
+    torch.set_num_threads(1)  # the processes share the machine's cores
+    loopback = _loopback_interface()
+    if backend == "gloo" and loopback:
+        os.environ["GLOO_SOCKET_IFNAME"] = loopback  # keep the traffic on this machine
+    dist.init_process_group(
+        backend, init_method=init_method, rank=rank, world_size=world_size,
+        timeout=timedelta(seconds=timeout_s),
+    )  # fmt: skip
+    try:
+        device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
+        net = Net(state["conv1.weight"].shape[0])
+        net.load_state_dict(state)
+        net.to(device)
+        model = nn.parallel.DistributedDataParallel(
+            net, device_ids=[rank] if device.type == "cuda" else None
+        )
+        share_inputs = inputs.chunk(world_size)[rank].to(device)
+        share_labels = labels.chunk(world_size)[rank].to(device)
+        optimizer = make_optimizer(model, protocol)
+        train_step(model, optimizer, nn.CrossEntropyLoss(), share_inputs, share_labels)
+        new_state = {name: value.detach().cpu() for name, value in net.state_dict().items()}
+        torch.save(new_state, Path(out) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+# ==============================================================================================
+# Command line: the protocol, seed after seed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m blitz.train",
+        description="Train the tutorial's Net on CIFAR-10 with its protocol; print accuracy and time.",
+    )
+    parser.add_argument("--root", default=None, help=f"CIFAR-10 root (default: ${data.ROOT_ENV} or the default root)")
+    parser.add_argument("--no-download", action="store_true", help="never download CIFAR-10")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[PROTOCOL.seed], help="default: 42")
+    parser.add_argument("--literal", action="store_true", help="the tutorial's DataLoader path (default: the fast path)")
+    parser.add_argument("--device", default="cpu", help="default: cpu")
+    parser.add_argument("--width", type=int, default=6, help="channels between the convolutions (default: 6)")
+    parser.add_argument("--epochs", type=int, default=PROTOCOL.epochs, help="default: 2")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    try:
+        source = data.find_cifar10(data.explicit_root(args.root), download=not args.no_download)
+    except data.CIFAR10NotFound as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(source.note)
+    transform = data.tutorial_transform()
+    trainset = source.dataset(train=True, transform=transform)
+    testset = source.dataset(train=False, transform=transform)
+    device = torch.device(args.device)
+    if args.literal:
+        train_loader = tutorial_loader(trainset)
+        test_loader = tutorial_loader(testset, shuffle=False)
+    else:
+        train_loader = data.FastLoader(*data.tensor_split(trainset, device), PROTOCOL.batch_size, shuffle=True)
+        test_loader = data.FastLoader(*data.tensor_split(testset, device), batch_size=1000)
+    results = []
+    for seed in args.seeds:
+        protocol = Protocol(seed=seed, epochs=args.epochs)
+        print(f"seed {seed}:")
+        net, log = run_tutorial(
+            train_loader, protocol=protocol, device=device, width=args.width,
+            progress=not args.no_progress,
+        )  # fmt: skip
+        evaluation = evaluate(net, test_loader, device)
+        print("\n".join(evaluation.lines()))
+        print(f"training time: {log.seconds:.1f} s ({1000 * log.seconds / len(log.losses):.2f} ms/step)")
+        results.append((seed, evaluation.accuracy, log.seconds))
+    print("seed  accuracy  training s")
+    for seed, accuracy, seconds in results:
+        print(f"{seed:4d}  {accuracy:7.2f}%  {seconds:10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,433 @@
+"""Training a Classifier: CIFAR-10, the 3-channel Net, its training, testing, saving, GPU and DDP.
+
+Claims C01-C10 and C12 of the catalogue (C11, the speedup, is the benchmarks'). The tests run on
+real CIFAR-10: torchvision's official files or the offline copy (``blitz.data``); every result
+notes which copy ran, because the offline copy's pixels went through JPEG once. Without data
+they skip with one line saying how to get it.
+
+The tutorial's two-epoch protocol (C06-C08, marked slow) runs once per device on the fast path,
+which ``test_fast_path_gives_the_dataloaders_batches_and_losses`` shows to give the same batches
+and losses as the tutorial's own DataLoader loop.
+"""
+
+import pickle
+
+import pytest
+import torch
+import torch.nn as nn
+import torchvision
+import torchvision.transforms as transforms
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from blitz import data, train
+from blitz.models import CIFAR10_CLASSES, Net
+
+# "It has the classes: 'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
+# 'ship', 'truck'." and the script's classes = ('plane', 'car', 'bird', 'cat', ...).
+TUTORIAL_CLASS_NAMES = [
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
+TUTORIAL_CLASSES = (
+    "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+
+
+def tutorial_labels_line(labels) -> str:
+    """The tutorial's ``' '.join(f'{classes[labels[j]]:5s}' for j in range(4))``."""
+    return " ".join(f"{TUTORIAL_CLASSES[labels[j]]:5s}" for j in range(len(labels)))
+
+
+# ----------------------------------------------------------------------------------------------
+# C01: torchvision loads CIFAR-10
+
+
+@pytest.mark.claim("C01")
+def test_cifar10_has_50000_training_and_10000_test_images(cifar10_train, cifar10_test):
+    assert len(cifar10_train) == 50_000
+    assert len(cifar10_test) == 10_000
+
+
+@pytest.mark.claim("C01")
+def test_cifar10_has_the_tutorials_ten_classes_in_order(cifar10_train, cifar10_test):
+    assert list(cifar10_train.classes) == TUTORIAL_CLASS_NAMES
+    assert list(cifar10_test.classes) == TUTORIAL_CLASS_NAMES
+    assert CIFAR10_CLASSES == TUTORIAL_CLASSES
+    # Every label is one of the ten, and each class has its 5,000 / 1,000 images.
+    assert torch.bincount(torch.tensor(cifar10_train.targets)).tolist() == [5000] * 10
+    assert torch.bincount(torch.tensor(cifar10_test.targets)).tolist() == [1000] * 10
+
+
+# ----------------------------------------------------------------------------------------------
+# C02: 3x32x32 images; the transform maps them to [-1, 1]
+
+
+@pytest.mark.claim("C02")
+def test_images_are_3_channel_32x32(cifar10_test):
+    image, _ = cifar10_test[0]
+    assert image.shape == torch.Size([3, 32, 32])
+    raw = Image.fromarray(cifar10_test.data[0])
+    assert (raw.mode, raw.size) == ("RGB", (32, 32))
+
+
+def _first_images(dataset, n=200):
+    """The first ``n`` images of ``dataset`` as PIL images and as their uint8 CHW tensors."""
+    pils = [Image.fromarray(dataset.data[i]) for i in range(n)]
+    raw = torch.from_numpy(dataset.data[:n]).permute(0, 3, 1, 2)
+    return pils, raw
+
+
+@pytest.mark.claim("C02")
+def test_to_tensor_maps_pixels_to_0_1(cifar10_test):
+    pils, raw = _first_images(cifar10_test)
+    tensors = torch.stack([transforms.ToTensor()(p) for p in pils])
+    assert tensors.dtype == torch.float32
+    assert tensors.min() >= 0 and tensors.max() <= 1
+    # pixel value v becomes v / 255: 0 -> 0, 255 -> 1, in the same channel order (CHW)
+    torch.testing.assert_close(tensors, raw.float() / 255, rtol=0, atol=0)
+
+
+@pytest.mark.claim("C02")
+def test_normalize_maps_images_to_minus_1_1(cifar10_test):
+    pils, raw = _first_images(cifar10_test)
+    normalized = torch.stack([cifar10_test.transform(p) for p in pils])
+    assert normalized.min() >= -1 and normalized.max() <= 1
+    assert bool((normalized[raw == 0] == -1).all()) and bool((normalized[raw == 255] == 1).all())
+    assert (raw == 0).any() and (raw == 255).any()  # both ends of the range occur
+    # (v / 255 - 0.5) / 0.5 = 2 v / 255 - 1, up to float32 rounding of the two ways to compute it
+    torch.testing.assert_close(normalized, 2 * raw.float() / 255 - 1)
+
+
+@pytest.mark.claim("C02")
+def test_fast_path_normalizes_exactly_as_the_transform(cifar10_test):
+    pils, _ = _first_images(cifar10_test)
+    expected = torch.stack([cifar10_test.transform(p) for p in pils])
+    fast = data.normalized_images(cifar10_test)[: len(pils)]
+    assert torch.equal(fast, expected)
+
+
+# ----------------------------------------------------------------------------------------------
+# C03: DataLoader(batch_size=4, shuffle=True, num_workers=2)
+
+
+@pytest.mark.claim("C03")
+@pytest.mark.parametrize("num_workers", [2, 0])
+def test_first_shuffled_training_batch_is_frog_plane_deer_car(cifar10_train, num_workers):
+    torch.manual_seed(42)
+    trainloader = DataLoader(cifar10_train, batch_size=4, shuffle=True, num_workers=num_workers)
+    images, labels = next(iter(trainloader))
+    assert images.shape == torch.Size([4, 3, 32, 32]) and images.dtype == torch.float32
+    assert labels.shape == torch.Size([4]) and labels.dtype == torch.int64
+    assert tutorial_labels_line(labels) == "frog  plane deer  car  "  # printed: frog  plane deer  car
+    # the batch holds the dataset's transformed images for those labels
+    assert all(bool((image >= -1).all() and (image <= 1).all()) for image in images)
+
+
+# ----------------------------------------------------------------------------------------------
+# C04: the first test batch
+
+
+@pytest.mark.claim("C04")
+def test_first_test_batch_is_cat_ship_ship_plane(cifar10_test):
+    testloader = DataLoader(cifar10_test, batch_size=4, shuffle=False, num_workers=2)
+    images, labels = next(iter(testloader))
+    assert images.shape == torch.Size([4, 3, 32, 32])
+    assert "GroundTruth:  " + tutorial_labels_line(labels) == "GroundTruth:  cat   ship  ship  plane"
+    assert torch.equal(images, torch.stack([cifar10_test[i][0] for i in range(4)]))
+
+
+# ----------------------------------------------------------------------------------------------
+# C05: the 3-channel Net
+
+
+@pytest.mark.claim("C05")
+@pytest.mark.parametrize("batch", [1, 4, 7])
+def test_net_maps_n_images_to_n_by_10(device, batch):
+    torch.manual_seed(0)
+    net = Net()
+    images = torch.randn(batch, 3, 32, 32)
+    expected = net(images)
+    outputs = net.to(device)(images.to(device))
+    assert outputs.shape == torch.Size([batch, 10])
+    torch.testing.assert_close(outputs.cpu(), expected)
+
+
+@pytest.mark.claim("C05")
+def test_net_has_62006_parameters():
+    net = Net()
+    assert sum(p.numel() for p in net.parameters()) == 62_006
+    assert net.conv1.in_channels == 3  # "modify it to take 3-channel images"
+
+
+# ----------------------------------------------------------------------------------------------
+# C06-C08: the tutorial's two-epoch protocol
+
+# The fast path against the literal DataLoader loop: enough steps to cover many batches and
+# momentum's effect, few enough for the default run.
+EQUALITY_STEPS = 200
+
+
+@pytest.mark.claim("C06")
+def test_fast_path_gives_the_dataloaders_batches_and_losses(cifar10_train):
+    images, labels = data.tensor_split(cifar10_train)
+    literal = train.tutorial_loader(cifar10_train)  # DataLoader(shuffle=True, num_workers=2)
+    fast = data.FastLoader(images, labels, batch_size=4, shuffle=True)
+
+    def first_batches(loader):
+        torch.manual_seed(42)
+        batches = iter(loader)
+        return [next(batches) for _ in range(EQUALITY_STEPS)]
+
+    for (x, y), (fx, fy) in zip(first_batches(literal), first_batches(fast), strict=True):
+        assert torch.equal(x, fx) and torch.equal(y, fy)
+    net, log = train.run_tutorial(literal, max_steps=EQUALITY_STEPS, progress=False)
+    fast_net, fast_log = train.run_tutorial(fast, max_steps=EQUALITY_STEPS, progress=False)
+    assert len(log.losses) == EQUALITY_STEPS
+    assert fast_log.losses == log.losses
+    for p, q in zip(net.parameters(), fast_net.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+_PROTOCOL_RUNS: dict = {}
+
+
+@pytest.fixture
+def tutorial_protocol(cifar10_train, cifar10_test, claim_report):
+    """The tutorial's protocol on ``device``, trained once per session: (log, evaluation)."""
+
+    def run(device):
+        if device not in _PROTOCOL_RUNS:
+            train_loader = data.FastLoader(
+                *data.tensor_split(cifar10_train, device), batch_size=4, shuffle=True
+            )
+            net, log = train.run_tutorial(train_loader, device=device, progress=False)
+            test_loader = data.FastLoader(*data.tensor_split(cifar10_test, device), batch_size=1000)
+            _PROTOCOL_RUNS[device] = (net, log, train.evaluate(net, test_loader, device), test_loader)
+        net, log, evaluation, test_loader = _PROTOCOL_RUNS[device]
+        claim_report.note(
+            f"seed 42, 2 epochs on {device}: loss "
+            + " ".join(f"{loss:.3f}" for loss in log.trajectory)
+            + f"; accuracy {evaluation.accuracy:.2f}% (tutorial: {train.TUTORIAL_ACCURACY}%)"
+        )
+        return net, log, evaluation, test_loader
+
+    return run
+
+
+# The loss the tutorial printed, and how far a faithful run may be from it. On the offline copy
+# (torch 2.14.1, CPU) the protocol gives 2.145 1.832 1.666 1.567 1.528 1.445 / 1.412 1.374 1.348
+# 1.345 1.319 1.298: at most 0.017 from the printed values; other seeds differ from them by up to
+# ~0.05 at the same checkpoints. 0.025 keeps the run on the tutorial's trajectory.
+TRAJECTORY_ATOL = 0.025
+
+
+@pytest.mark.slow
+@pytest.mark.claim("C06")
+def test_running_loss_falls_as_the_tutorial_printed(device, tutorial_protocol):
+    _, log, _, _ = tutorial_protocol(device)
+    assert [(e, i) for e, i, _ in log.checkpoints] == [(e, i) for e, i, _ in train.TUTORIAL_LOSSES]
+    trajectory = torch.tensor(log.trajectory)
+    first_epoch, second_epoch = trajectory[:6], trajectory[6:]
+    assert trajectory[-1] < trajectory[0] - 0.5  # from ~2.14 to ~1.3
+    assert first_epoch[-1] < first_epoch[0] and second_epoch.mean() < first_epoch.mean()
+    printed = torch.tensor([loss for _, _, loss in train.TUTORIAL_LOSSES])
+    # the tutorial printed the running loss to 3 decimals
+    torch.testing.assert_close(trajectory, printed, atol=TRAJECTORY_ATOL + 5e-4, rtol=0)
+
+
+# The tutorial printed 54 %. Measured spread of the protocol on the offline copy (5 seeds,
+# torch 2.14.1, CPU): see ACCURACY_BAND_EVIDENCE. Chance is 10 %.
+ACCURACY_BAND = (48.0, 60.0)
+CHANCE = 10.0
+
+
+@pytest.mark.slow
+@pytest.mark.claim("C07")
+def test_two_epochs_reach_about_54_percent(device, tutorial_protocol):
+    _, _, evaluation, _ = tutorial_protocol(device)
+    assert sum(evaluation.total) == 10_000
+    low, high = ACCURACY_BAND
+    assert low <= evaluation.accuracy <= high
+    assert evaluation.accuracy > 4 * CHANCE
+
+
+@pytest.mark.slow
+@pytest.mark.claim("C08")
+def test_per_class_accuracy_for_the_ten_classes(device, tutorial_protocol):
+    net, _, evaluation, test_loader = tutorial_protocol(device)
+    per_class = evaluation.per_class
+    assert list(per_class) == list(TUTORIAL_CLASSES)
+    assert evaluation.total == [1000] * 10
+    # The tutorial's own per-class loop over the same predictions gives the same counts.
+    correct_pred = {classname: 0 for classname in TUTORIAL_CLASSES}
+    total_pred = {classname: 0 for classname in TUTORIAL_CLASSES}
+    with torch.no_grad():
+        for images, labels in test_loader:
+            _, predictions = torch.max(net(images), 1)
+            for label, prediction in zip(labels, predictions):
+                if label == prediction:
+                    correct_pred[TUTORIAL_CLASSES[label]] += 1
+                total_pred[TUTORIAL_CLASSES[label]] += 1
+    assert list(correct_pred.values()) == evaluation.correct
+    assert list(total_pred.values()) == evaluation.total
+    # With 1,000 images per class, the classes' accuracies average to the overall accuracy.
+    mean = sum(per_class.values()) / 10
+    assert mean == pytest.approx(evaluation.accuracy, abs=1e-9)
+    assert all(0 < accuracy < 100 for accuracy in per_class.values())
+
+
+# ----------------------------------------------------------------------------------------------
+# C09: save and reload
+
+
+def _first_test_batch(dataset):
+    return next(iter(DataLoader(dataset, batch_size=4, shuffle=False)))
+
+
+@pytest.mark.claim("C09")
+def test_saved_state_dict_reloads_with_all_keys_and_same_predictions(cifar10_test, tmp_path):
+    images, _ = _first_test_batch(cifar10_test)
+    torch.manual_seed(42)
+    net = Net()
+    path = tmp_path / "cifar_net.pth"
+    train.save_state(net, path)  # torch.save(net.state_dict(), PATH)
+    reloaded = Net()  # a fresh initialization: different weights until loaded
+    assert not torch.equal(reloaded(images), net(images))
+    result = train.load_state(reloaded, path)
+    assert (result.missing_keys, result.unexpected_keys) == ([], [])
+    assert str(result) == "<All keys matched successfully>"  # printed by the tutorial
+    assert torch.equal(reloaded(images), net(images))
+    assert torch.equal(torch.max(reloaded(images), 1)[1], torch.max(net(images), 1)[1])
+
+
+UNPICKLED = []
+
+
+def _record_unpickling(text):
+    UNPICKLED.append(text)
+    return text
+
+
+class _ArbitraryObject:
+    """Unpickling it would call ``_record_unpickling``: arbitrary code, in a real attack."""
+
+    def __reduce__(self):
+        return (_record_unpickling, ("code ran at load",))
+
+
+@pytest.mark.claim("C09")
+def test_loading_refuses_a_checkpoint_holding_an_arbitrary_object(tmp_path):
+    net = Net()
+    path = tmp_path / "cifar_net.pth"
+    torch.save({**net.state_dict(), "payload": _ArbitraryObject()}, path)
+    with pytest.raises(pickle.UnpicklingError, match="weights_only"):
+        train.load_state(Net(), path)
+    assert UNPICKLED == []
+
+
+# ----------------------------------------------------------------------------------------------
+# C10: training on the GPU
+
+
+def _net_with_buffers():
+    """The tutorial's Net inside a module tree that also holds buffers (BatchNorm's)."""
+    torch.manual_seed(0)
+    return nn.Sequential(Net(), nn.BatchNorm1d(10))
+
+
+@pytest.mark.claim("C10")
+def test_net_to_device_moves_every_parameter_and_buffer(device):
+    original = _net_with_buffers()
+    expected = {name: t.clone() for name, t in original.state_dict().items()}
+    net = original.to(device)  # "net.to(device)"
+    assert len(list(net.buffers())) == 3  # running_mean, running_var, num_batches_tracked
+    for name, tensor in [*net.named_parameters(), *net.named_buffers()]:
+        assert tensor.device.type == device, name
+        assert torch.equal(tensor.cpu(), expected[name]), name
+
+
+@pytest.mark.claim("C10")
+def test_to_walks_every_submodule():
+    net = _net_with_buffers().to("meta")  # meta: a device without data, present everywhere
+    tensors = [*net.parameters(), *net.buffers()]
+    assert len(tensors) == 10 + 2 + 3  # Net's, BatchNorm's weight and bias, its buffers
+    assert all(t.device.type == "meta" for t in tensors)
+
+
+@pytest.mark.claim("C10")
+def test_inputs_left_on_another_device_raise(device):
+    # On cpu the other device is 'meta'; on an accelerator it is the cpu, where data starts.
+    other = "meta" if device == "cpu" else "cpu"
+    net = Net().to(device)
+    with pytest.raises(RuntimeError, match="device"):
+        net(torch.zeros(4, 3, 32, 32, device=other))
+    assert net(torch.zeros(4, 3, 32, 32, device=device)).shape == (4, 10)
+
+
+@pytest.mark.claim("C10")
+def test_training_step_on_device_matches_the_cpu_step(device, cifar10_test):
+    if device == "cpu":
+        pytest.skip("compares a step on an accelerator against the cpu step: nothing to compare on cpu")
+    images, labels = _first_test_batch(cifar10_test)
+    steps = {}
+    for where in ("cpu", device):
+        torch.manual_seed(42)
+        net = Net().to(where)
+        before = [p.detach().cpu().clone() for p in net.parameters()]
+        optimizer = train.make_optimizer(net)
+        loss = train.train_step(net, optimizer, nn.CrossEntropyLoss(), images.to(where), labels.to(where))
+        moved = [p.detach().cpu() - b for p, b in zip(net.parameters(), before)]
+        steps[where] = (loss.item(), moved)
+    (cpu_loss, cpu_moves), (dev_loss, dev_moves) = steps["cpu"], steps[device]
+    # cuDNN may compute float32 convolutions in TF32 (torch's default allows it): about 1e-3
+    # relative error per product, so the loss agrees to 1e-3 and each parameter's update (lr x
+    # grad, the first SGD step) to 1 % of that tensor's largest update.
+    assert dev_loss == pytest.approx(cpu_loss, rel=1e-3)
+    for cpu_move, dev_move in zip(cpu_moves, dev_moves):
+        torch.testing.assert_close(dev_move, cpu_move, rtol=1e-2, atol=1e-2 * cpu_move.abs().max().item())
+
+
+# ----------------------------------------------------------------------------------------------
+# C12: data parallelism
+
+
+@pytest.mark.claim("C12")
+def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
+    world_size = 2
+    if device == "cpu":
+        backend = "gloo"
+    else:
+        backend = "nccl"
+        if not torch.distributed.is_nccl_available():
+            pytest.skip(f"NCCL is not available in torch {torch.__version__}")
+        if torch.cuda.device_count() < world_size:
+            pytest.skip(f"NCCL data parallelism needs >= 2 GPUs; {torch.cuda.device_count()} visible")
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(8, 3, 32, 32, generator=generator)
+    labels = torch.randint(0, 10, (8,), generator=generator)
+    torch.manual_seed(42)
+    state = Net().state_dict()
+    # lr 1: the first step moves each parameter by its whole gradient, so the comparison below
+    # sees the gradient at full size, far above float32 rounding.
+    protocol = train.Protocol(lr=1.0)
+
+    def update(new):
+        return {name: new[name] - state[name] for name in state}
+
+    whole_batch = update(train.single_process_step(state, inputs, labels, protocol=protocol))
+    half_batch = update(train.single_process_step(state, inputs[:4], labels[:4], protocol=protocol))
+    ranks = train.data_parallel_step(
+        state, inputs, labels, world_size=world_size, backend=backend, protocol=protocol
+    )
+    assert len(ranks) == world_size
+    for name in state:
+        # the replicas stay identical: same start, same averaged gradients
+        assert torch.equal(ranks[0][name], ranks[1][name]), name
+        # all-reduce sums the two halves' gradients in another order than one backward over 8
+        # images: equal up to float32 rounding (relative 1e-4; the update of a parameter is
+        # new - old, whose rounding is relative to the parameter, hence atol 1e-6)
+        torch.testing.assert_close(update(ranks[0])[name], whole_batch[name], rtol=1e-4, atol=1e-6)
+    # ... while a step on one process's half alone would not match
+    assert any(
+        not torch.allclose(half_batch[name], whole_batch[name], rtol=1e-2, atol=1e-4) for name in state
+    )
