@@ -123,11 +123,16 @@ class Cifar10Source:
     downloaded: bool = False
 
     @property
-    def note(self) -> str:
-        """Which copy a run used, for reports (the offline copy's pixels differ slightly)."""
+    def copy(self) -> str:
+        """Which copy this is, in words (the offline copy's pixels differ slightly)."""
         if self.kind == OFFICIAL:
-            return "data: torchvision's official CIFAR-10 files"
-        return "data: offline copy of CIFAR-10 (train.npz/test.npz; pixels JPEG-compressed once)"
+            return "torchvision's official files"
+        return "the offline copy (JPEG-compressed pixels)"
+
+    @property
+    def note(self) -> str:
+        """Which copy a run used, as a note beside a claim's result."""
+        return f"data: {self.copy}"
 
     def dataset(self, train: bool, transform: Callable | None = None) -> Any:
         """The split as a ``torchvision.datasets.CIFAR10`` (or its offline twin)."""

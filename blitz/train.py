@@ -221,7 +221,8 @@ class Evaluation:
     def per_class(self) -> dict[str, float]:
         """Accuracy per class in percent, by the tutorial's class names."""
         return {
-            name: 100 * float(c) / t for name, c, t in zip(self.classes, self.correct, self.total)
+            name: 100 * float(c) / t if t else float("nan")
+            for name, c, t in zip(self.classes, self.correct, self.total)
         }
 
     def lines(self) -> list[str]:

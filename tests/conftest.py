@@ -54,6 +54,7 @@ def _cifar10_train_split(cifar10_source):
 def cifar10_test(_cifar10_test_split, cifar10_source, claim_report):
     """The 10,000 test images with the tutorial's transform; the report notes which copy."""
     claim_report.note(cifar10_source.note)
+    claim_report.run_info("cifar10", cifar10_source.copy)
     return _cifar10_test_split
 
 
@@ -61,4 +62,5 @@ def cifar10_test(_cifar10_test_split, cifar10_source, claim_report):
 def cifar10_train(_cifar10_train_split, cifar10_source, claim_report):
     """The 50,000 training images with the tutorial's transform; the report notes which copy."""
     claim_report.note(cifar10_source.note)
+    claim_report.run_info("cifar10", cifar10_source.copy)
     return _cifar10_train_split
