@@ -385,18 +385,25 @@ def cell_text(cell: dict) -> str:
 def render_matrix(document: dict) -> list[str]:
     """The claims matrix as lines of text: a row per claim, a column per device.
 
-    A cell longer than its column is cut and numbered; the full text follows the table.
+    A cell longer than its column is cut and numbered, and a note beside a claim that holds
+    (a measured accuracy, the dtypes accepted) is numbered too; the full texts follow the table.
     """
     device_names = [d["type"] for d in document["devices"]]
     claims = document["claims"]
     footnotes: list[str] = []
 
-    def fit(text: str) -> str:
-        if len(text) <= CELL_WIDTH:
-            return text
+    def footnote(text: str) -> str:
         if text not in footnotes:
             footnotes.append(text)
-        mark = f" [{footnotes.index(text) + 1}]"
+        return f" [{footnotes.index(text) + 1}]"
+
+    def fit(cell: dict) -> str:
+        text = cell_text(cell)
+        if cell["status"] == "holds" and cell["note"]:
+            return text + footnote(cell["note"])  # a finding, beside a claim that holds
+        if len(text) <= CELL_WIDTH:
+            return text
+        mark = footnote(text)
         return text[: CELL_WIDTH - len(mark) - 1] + "…" + mark
 
     header = ["id ", "claim".ljust(STATEMENT_WIDTH)] + [d.ljust(CELL_WIDTH) for d in device_names]
@@ -415,7 +422,7 @@ def render_matrix(document: dict) -> list[str]:
         for device in device_names:
             cell = entry["results"][device]
             counts[cell["status"]] += 1
-            row.append(fit(cell_text(cell)).ljust(CELL_WIDTH))
+            row.append(fit(cell).ljust(CELL_WIDTH))
         lines.append("  ".join(row).rstrip())
     lines.append("")
     lines.extend(f"[{i}] {text}" for i, text in enumerate(footnotes, 1))

@@ -31,6 +31,11 @@ def test_skipped():
     pytest.skip("needs something this machine lacks")
 
 
+@pytest.mark.claim("T04")
+def test_holds_with_a_finding(claim_report):
+    claim_report.note("measured 42 of 42")
+
+
 @pytest.mark.claim("N10")
 def test_drifts(claim_report):
     claim_report.drift("the tutorial prints None; this torch prints zeros")
@@ -66,7 +71,8 @@ def run_json(pytester: pytest.Pytester, *args: str, subprocess: bool = False) ->
 
 def expected_outcomes() -> dict:
     cuda = CUDA_REASON is None
-    passed = 3 + cuda  # test_passes[cpu], test_drifts, test_untagged (+ test_passes[cuda])
+    # test_passes[cpu], test_holds_with_a_finding, test_drifts, test_untagged (+ [cuda])
+    passed = 4 + cuda
     skipped = 2 + 2 * (not cuda)  # test_skipped, test_slow (+ both cuda params)
     return {"passed": passed, "failed": 1 + cuda, "skipped": skipped}
 
@@ -93,10 +99,12 @@ def test_matrix_shows_each_status(suite):
             "T01  torch.tensor(data) infers the dtype * holds *",
             "T02  * FAILS: AssertionError: dtype is not int64*",
             "T03  * skipped: needs something this machine lacks *",
+            "T04  * holds [[]*[]]*",
             "N10  * drift: the tutorial prints None*",
             "N11  * skipped: slow: run with --run-slow*",
+            "[[]*[]] measured 42 of 42",
             "[[]*[]] drift: the tutorial prints None; this torch prints zeros",
-            "5 claims x 2 devices: *",
+            "6 claims x 2 devices: *",
         ]
     )
 
@@ -109,7 +117,7 @@ def test_json_has_the_documented_shape(suite):
     assert {"torchvision", "python", "platform"} <= doc.keys()
     assert [d["type"] for d in doc["devices"]] == devices.candidate_devices()
     assert doc["run"] == {"dataset": "a small one"}
-    assert list(doc["claims"]) == ["T01", "T02", "T03", "N10", "N11"]
+    assert list(doc["claims"]) == ["T01", "T02", "T03", "T04", "N10", "N11"]
     t01 = doc["claims"]["T01"]
     assert t01["statement"] == "torch.tensor(data) infers the dtype"
     assert t01["section"] == "tensors"
@@ -127,6 +135,8 @@ def test_json_statuses_and_notes(suite):
         "note": "needs something this machine lacks",
         "tests": ["test_suite.py::test_skipped"],
     }
+    assert cell["T04"]["status"] == "holds"
+    assert cell["T04"]["note"] == "measured 42 of 42"
     assert cell["N10"]["status"] == "drift"
     assert cell["N10"]["note"] == "the tutorial prints None; this torch prints zeros"
     if CUDA_REASON is not None:
