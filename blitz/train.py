@@ -8,6 +8,8 @@
   RNG in its order: the preview batch ``next(iter(trainloader))``, then ``Net()``, then a new
   loader iterator per epoch. Given the literal DataLoader (``tutorial_loader``) or the fast path
   (``blitz.data.FastLoader``), it gives the same batches and so the same losses.
+  (This module does not import torchvision, so that the processes of a data-parallel step
+  start quickly.)
 - ``evaluate``: overall and per-class accuracy, as the tutorial's two test loops compute them.
 - ``save_state`` / ``load_state``: ``torch.save(net.state_dict())`` and its reload with
   ``torch.load(weights_only=True)``, which refuses arbitrary pickled objects.
@@ -40,7 +42,6 @@ import torch.optim as optim
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from blitz import data
 from blitz.models import CIFAR10_CLASSES, Net
 
 # ==============================================================================================
@@ -305,11 +306,24 @@ def data_parallel_step(
     with tempfile.TemporaryDirectory() as tmp:
         init_method = f"tcp://127.0.0.1:{free_port()}"
         args = (world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, tmp)
-        mp.start_processes(_ddp_worker, args=args, nprocs=world_size, start_method="spawn")
+        method = _start_method(backend)
+        if method == "fork":
+            # DDP imports torch._dynamo (seconds) during its first step: import it once here,
+            # so that the forked processes inherit it instead of each importing it again.
+            import torch._dynamo  # noqa: F401
+        mp.start_processes(_ddp_worker, args=args, nprocs=world_size, start_method=method)
         return [
             torch.load(Path(tmp) / f"rank{rank}.pt", weights_only=True)
             for rank in range(world_size)
         ]
+
+
+def _start_method(backend: str) -> str:
+    """fork for CPU processes on Linux (no second import of torch: seconds saved per process,
+    as DataLoader workers do); spawn elsewhere and for CUDA, which cannot be forked."""
+    if backend == "gloo" and sys.platform == "linux":
+        return "fork"
+    return "spawn"
 
 
 def free_port() -> int:
@@ -360,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m blitz.train",
         description="Train the tutorial's Net on CIFAR-10 with its protocol; print accuracy and time.",
     )
-    parser.add_argument("--root", default=None, help=f"CIFAR-10 root (default: ${data.ROOT_ENV} or the default root)")
+    parser.add_argument("--root", default=None, help="CIFAR-10 root (default: $BLITZ_DATA_ROOT or the default root)")
     parser.add_argument("--no-download", action="store_true", help="never download CIFAR-10")
     parser.add_argument("--seeds", type=int, nargs="+", default=[PROTOCOL.seed], help="default: 42")
     parser.add_argument("--literal", action="store_true", help="the tutorial's DataLoader path (default: the fast path)")
@@ -370,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
+    from blitz import data  # torchvision: imported only where the data is needed
+
     if args.threads:
         torch.set_num_threads(args.threads)
 
