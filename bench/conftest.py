@@ -182,12 +182,12 @@ def parse_max_gflop(text: str) -> dict[str, float]:
 PYTEST_BENCHMARK_DEFAULTS = {"max_time": 1.0, "min_rounds": 5}
 TIMING = {
     "max_time": 0.5,  # seconds of timed rounds per benchmark (--benchmark-max-time)
-    "min_rounds": 12,  # rounds at least, however slow the step (--benchmark-min-rounds)
+    "min_rounds": 10,  # rounds at least, however slow the step (--benchmark-min-rounds)
 }
 # Always on, whatever the command line says: no garbage collection inside a timed round, and a
 # warm-up of up to this many rounds after pytest-benchmark's calibration (off by default on
 # CPython). It comes on top of WARMUP below, which runs before the calibration.
-FORCED_TIMING = {"disable_gc": True, "warmup": True, "warmup_iterations": 10}
+FORCED_TIMING = {"disable_gc": True, "warmup": True, "warmup_iterations": 5}
 # Before timing, each workload runs up to `steps` calls, stopping once `seconds` have passed
 # after the first (which builds kernels, compiles, or captures): the first ~20 steps of a new
 # model are many times slower than the rest, and pytest-benchmark's calibration, which picks
@@ -267,6 +267,8 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     machine_info["cuda_unavailable"] = cuda_reason
     machine_info["cpu_name"] = devices.device_name("cpu")
     machine_info["torch_threads"] = torch.get_num_threads()
+    # A busy machine makes every cpu figure noisy; the report shows the load beside the run.
+    machine_info["load_average"] = [round(x, 2) for x in os.getloadavg()]
 
 
 def extra_info(case: Case, median_s: float | None) -> dict:

@@ -95,9 +95,12 @@ class Run:
         m = self.machine
         gpu = m.get("gpu") or "none"
         threads = f" ({m['torch_threads']} threads)" if m.get("torch_threads") else ""
+        load = m.get("load_average")
+        load = f" · load {load[0]:g} at start" if isinstance(load, list) and load else ""
         return (
             f"{self.datetime[:16].replace('T', ' ') or 'undated'} · torch {m.get('torch', '?')} · "
             f"CUDA {m.get('cuda') or 'none'} · cpu {m.get('cpu_name', '?')}{threads} · gpu {gpu}"
+            + load
         )
 
     def no_cuda_note(self) -> str:

@@ -205,6 +205,16 @@ def test_malformed_file_is_an_error_naming_it(capsys):
         report(capsys, DATA / "cpu_cuda.json", path)
 
 
+def test_command_line_prints_the_error_naming_the_file_and_exits_2(capsys):
+    from blitz.report.__main__ import main
+
+    path = DATA / "malformed.json"
+    assert main(["bench", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"python -m blitz.report bench: error: {path}: not JSON"
+    )
+
+
 def test_json_of_another_kind_is_an_error_naming_it(capsys):
     path = DATA / "not_benchmark.json"
     with pytest.raises(ReportError, match=rf"^{re.escape(str(path))}: not a pytest-benchmark file"):
@@ -293,6 +303,7 @@ def test_benchmark_run_saves_what_the_report_and_pytest_benchmark_compare_read(t
     document = json.loads(saved.read_text())
     machine = document["machine_info"]
     assert machine["torch"] and "cuda" in machine and "gpu" in machine
+    assert len(machine["load_average"]) == 3
     (result,) = [b for b in document["benchmarks"] if b["extra_info"]["device"] == "cpu"]
     info = result["extra_info"]
     assert (info["kind"], info["variant"], info["batch_size"], info["width"]) == (
