@@ -119,8 +119,6 @@ def test_first_shuffled_training_batch_is_frog_plane_deer_car(cifar10_train, num
     assert images.shape == torch.Size([4, 3, 32, 32]) and images.dtype == torch.float32
     assert labels.shape == torch.Size([4]) and labels.dtype == torch.int64
     assert tutorial_labels_line(labels) == "frog  plane deer  car  "  # printed: frog  plane deer  car
-    # the batch holds the dataset's transformed images for those labels
-    assert all(bool((image >= -1).all() and (image <= 1).all()) for image in images)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -214,11 +212,13 @@ def tutorial_protocol(cifar10_train, cifar10_test, claim_report):
     return run
 
 
-# The loss the tutorial printed, and how far a faithful run may be from it. On the offline copy
-# (torch 2.14.1, CPU) the protocol gives 2.145 1.832 1.666 1.567 1.528 1.445 / 1.412 1.374 1.348
-# 1.345 1.319 1.298: at most 0.017 from the printed values; other seeds differ from them by up to
-# ~0.05 at the same checkpoints. 0.025 keeps the run on the tutorial's trajectory.
-TRAJECTORY_ATOL = 0.025
+# How far a faithful run may be from the loss the tutorial printed. The tutorial's seed and
+# script order on the offline copy, torch 2.14.1 CPU: at most 0.014 from the printed values (1
+# thread: 2.146 1.832 1.669 1.569 1.526 1.448 / 1.414 1.377 1.347 1.348 1.324 1.294) and 0.017 (2
+# threads); the thread count only changes float rounding, which moved no checkpoint by more than
+# 0.004. Seeds 43-46 are 0.076-0.106 away at their farthest checkpoint. 0.03 keeps a run on the
+# tutorial's trajectory and leaves room for other hardware's rounding (TF32 on GPUs).
+TRAJECTORY_ATOL = 0.03
 
 
 @pytest.mark.slow
@@ -235,8 +235,11 @@ def test_running_loss_falls_as_the_tutorial_printed(device, tutorial_protocol):
     torch.testing.assert_close(trajectory, printed, atol=TRAJECTORY_ATOL + 5e-4, rtol=0)
 
 
-# The tutorial printed 54 %. Measured spread of the protocol on the offline copy (5 seeds,
-# torch 2.14.1, CPU): see ACCURACY_BAND_EVIDENCE. Chance is 10 %.
+# The tutorial printed 54 %. The protocol on the offline copy, torch 2.14.1 CPU, seeds 42-46:
+# 55.08 53.74 52.42 51.94 54.59 % (mean 53.55, standard deviation 1.31 points); other runs gave
+# 51.8-54.8 % (5 seeds) and 56.00 % (seed 42, 2 threads). The band is the mean +- about 4.5
+# standard deviations, so that a correct run on other hardware, torch versions or the official
+# files (pixels slightly different) stays inside, while a broken training step does not get there.
 ACCURACY_BAND = (48.0, 60.0)
 CHANCE = 10.0
 
