@@ -39,28 +39,39 @@ def cifar10_source(pytestconfig: pytest.Config) -> cifar10_data.Cifar10Source:
         pytest.skip(str(exc))
 
 
+def _loaded(dataset):
+    # Decompress the images now, once, so that DataLoader workers (forked) inherit them instead
+    # of each decompressing its own copy.
+    dataset.data
+    return dataset
+
+
 @pytest.fixture(scope="session")
 def _cifar10_test_split(cifar10_source):
-    return cifar10_source.dataset(train=False, transform=cifar10_data.tutorial_transform())
+    return _loaded(cifar10_source.dataset(train=False, transform=cifar10_data.tutorial_transform()))
 
 
 @pytest.fixture(scope="session")
 def _cifar10_train_split(cifar10_source):
-    # The training images are decompressed on first use of .data: seconds, once per session.
-    return cifar10_source.dataset(train=True, transform=cifar10_data.tutorial_transform())
+    # The offline training images take seconds to decompress: only tests that need them pay.
+    return _loaded(cifar10_source.dataset(train=True, transform=cifar10_data.tutorial_transform()))
 
 
 @pytest.fixture
-def cifar10_test(_cifar10_test_split, cifar10_source, claim_report):
-    """The 10,000 test images with the tutorial's transform; the report notes which copy."""
+def cifar10(cifar10_source, claim_report) -> cifar10_data.Cifar10Source:
+    """The copy of CIFAR-10 in use; the report notes which one, for the claim and the run."""
     claim_report.note(cifar10_source.note)
     claim_report.run_info("cifar10", cifar10_source.copy)
+    return cifar10_source
+
+
+@pytest.fixture
+def cifar10_test(_cifar10_test_split, cifar10):
+    """The 10,000 test images with the tutorial's transform."""
     return _cifar10_test_split
 
 
 @pytest.fixture
-def cifar10_train(_cifar10_train_split, cifar10_source, claim_report):
-    """The 50,000 training images with the tutorial's transform; the report notes which copy."""
-    claim_report.note(cifar10_source.note)
-    claim_report.run_info("cifar10", cifar10_source.copy)
+def cifar10_train(_cifar10_train_split, cifar10):
+    """The 50,000 training images with the tutorial's transform."""
     return _cifar10_train_split
