@@ -1,4 +1,4 @@
-"""Training a Classifier, "Train the network": images/s of the literal DataLoader path vs the fast path.
+"""Training a Classifier, "Train the network": images/s, literal DataLoader path vs fast path.
 
 The literal path is the tutorial's: ``DataLoader(trainset, batch_size=4, shuffle=True,
 num_workers=2)`` over PIL images and the ``ToTensor`` + ``Normalize`` transform, each batch moved to

@@ -311,7 +311,9 @@ def read_offline_labels(path: Path, size: int) -> list[int]:
     The images are checked by their header only (shape and dtype), without decompressing them.
     """
     if not path.is_file():
-        other = path.parent / OFFLINE_FILES["test" if path.name == OFFLINE_FILES["train"] else "train"]
+        other = (
+            path.parent / OFFLINE_FILES["test" if path.name == OFFLINE_FILES["train"] else "train"]
+        )
         raise CIFAR10CorruptError(
             f"{path}: missing (partial offline copy: {other.name} is there, {path.name} is not)"
         )
@@ -332,7 +334,9 @@ def read_offline_labels(path: Path, size: int) -> list[int]:
             f"{path}: array 'labels' has shape {labels.shape}, expected ({size},)"
         )
     if not np.issubdtype(labels.dtype, np.integer):
-        raise CIFAR10CorruptError(f"{path}: array 'labels' has dtype {labels.dtype}, expected int64")
+        raise CIFAR10CorruptError(
+            f"{path}: array 'labels' has dtype {labels.dtype}, expected int64"
+        )
     out_of_range = (labels < 0) | (labels >= len(CLASSES))
     if out_of_range.any():
         first = int(np.flatnonzero(out_of_range)[0])
@@ -424,7 +428,9 @@ def normalized_images(dataset: Any, mean=MEAN, std=STD) -> torch.Tensor:
     return images
 
 
-def tensor_split(dataset: Any, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def tensor_split(
+    dataset: Any, device: str | torch.device = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(images, labels)`` of ``dataset`` on ``device``: normalized images and int64 labels."""
     labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
     return normalized_images(dataset).to(device), labels.to(device)

@@ -79,7 +79,9 @@ TUTORIAL_PER_CLASS = {
 }  # fmt: skip
 
 
-def tutorial_loader(dataset: Any, protocol: Protocol = PROTOCOL, shuffle: bool = True) -> DataLoader:
+def tutorial_loader(
+    dataset: Any, protocol: Protocol = PROTOCOL, shuffle: bool = True
+) -> DataLoader:
     """The tutorial's ``DataLoader(dataset, batch_size=4, shuffle=..., num_workers=2)``."""
     return DataLoader(
         dataset, batch_size=protocol.batch_size, shuffle=shuffle, num_workers=protocol.num_workers
@@ -248,7 +250,8 @@ class Evaluation:
     def lines(self) -> list[str]:
         """What the tutorial prints for these results."""
         total = sum(self.total)
-        head = f"Accuracy of the network on the {total} test images: {100 * sum(self.correct) // total} %"
+        percent = 100 * sum(self.correct) // total  # the tutorial's integer percentage
+        head = f"Accuracy of the network on the {total} test images: {percent} %"
         return [head] + [
             f"Accuracy for class: {name:5s} is {accuracy:.1f} %"
             for name, accuracy in self.per_class.items()
@@ -357,7 +360,9 @@ def _loopback_interface() -> str | None:
     return next((name for name in names if name.startswith("lo")), None)
 
 
-def _ddp_worker(rank, world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, out):
+def _ddp_worker(
+    rank, world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, out
+):
     torch.set_num_threads(1)  # the processes share the machine's cores
     loopback = _loopback_interface()
     if backend == "gloo" and loopback:
@@ -391,17 +396,27 @@ def _ddp_worker(rank, world_size, backend, init_method, state, inputs, labels, p
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m blitz.train",
-        description="Train the tutorial's Net on CIFAR-10 with its protocol; print accuracy and time.",
+        description="Train the tutorial's Net on CIFAR-10 by its protocol; print accuracy, time.",
     )
-    parser.add_argument("--root", default=None, help="CIFAR-10 root (default: $BLITZ_DATA_ROOT or the default root)")
+    parser.add_argument(
+        "--root", default=None, help="CIFAR-10 root (default: $BLITZ_DATA_ROOT or the default root)"
+    )
     parser.add_argument("--no-download", action="store_true", help="never download CIFAR-10")
     parser.add_argument("--seeds", type=int, nargs="+", default=[PROTOCOL.seed], help="default: 42")
-    parser.add_argument("--literal", action="store_true", help="the tutorial's DataLoader path (default: the fast path)")
+    parser.add_argument(
+        "--literal",
+        action="store_true",
+        help="the tutorial's DataLoader path (default: the fast path)",
+    )
     parser.add_argument("--device", default="cpu", help="default: cpu")
-    parser.add_argument("--width", type=int, default=6, help="channels between the convolutions (default: 6)")
+    parser.add_argument(
+        "--width", type=int, default=6, help="channels between the convolutions (default: 6)"
+    )
     parser.add_argument("--epochs", type=int, default=PROTOCOL.epochs, help="default: 2")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1, see cpu_threads)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default: 1, see cpu_threads)"
+    )
     args = parser.parse_args(argv)
     from blitz import data  # torchvision: imported only where the data is needed
 
@@ -421,7 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         train_loader = tutorial_loader(trainset)
         test_loader = tutorial_loader(testset, shuffle=False)
     else:
-        train_loader = data.FastLoader(*data.tensor_split(trainset, device), PROTOCOL.batch_size, shuffle=True)
+        train_loader = data.FastLoader(
+            *data.tensor_split(trainset, device), PROTOCOL.batch_size, shuffle=True
+        )
         test_loader = data.FastLoader(*data.tensor_split(testset, device), batch_size=1000)
     results = []
     for seed in args.seeds:
@@ -433,7 +450,10 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         evaluation = evaluate(net, test_loader, device)
         print("\n".join(evaluation.lines()))
-        print(f"training time: {log.seconds:.1f} s ({1000 * log.seconds / len(log.losses):.2f} ms/step)")
+        print(
+            f"training time: {log.seconds:.1f} s "
+            f"({1000 * log.seconds / len(log.losses):.2f} ms/step)"
+        )
         results.append((seed, evaluation.accuracy, log.seconds))
     print("seed  accuracy  training s")
     for seed, accuracy, seconds in results:

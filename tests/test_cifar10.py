@@ -15,7 +15,6 @@ import pickle
 import pytest
 import torch
 import torch.nn as nn
-import torchvision
 import torchvision.transforms as transforms
 from PIL import Image
 from torch.utils.data import DataLoader
@@ -123,7 +122,9 @@ def test_first_shuffled_training_batch_is_frog_plane_deer_car(cifar10_train, num
     images, labels = next(iter(trainloader))
     assert images.shape == torch.Size([4, 3, 32, 32]) and images.dtype == torch.float32
     assert labels.shape == torch.Size([4]) and labels.dtype == torch.int64
-    assert tutorial_labels_line(labels) == "frog  plane deer  car  "  # printed: frog  plane deer  car
+    assert (
+        tutorial_labels_line(labels) == "frog  plane deer  car  "
+    )  # printed: frog  plane deer  car
 
 
 # ----------------------------------------------------------------------------------------------
@@ -135,7 +136,9 @@ def test_first_test_batch_is_cat_ship_ship_plane(cifar10_test):
     testloader = DataLoader(cifar10_test, batch_size=4, shuffle=False, num_workers=2)
     images, labels = next(iter(testloader))
     assert images.shape == torch.Size([4, 3, 32, 32])
-    assert "GroundTruth:  " + tutorial_labels_line(labels) == "GroundTruth:  cat   ship  ship  plane"
+    assert (
+        "GroundTruth:  " + tutorial_labels_line(labels) == "GroundTruth:  cat   ship  ship  plane"
+    )
     assert torch.equal(images, torch.stack([cifar10_test[i][0] for i in range(4)]))
 
 
@@ -224,7 +227,12 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report):
             with train.cpu_threads(1):  # batches of 4: one thread is fastest
                 net, log = train.run_tutorial(train_loader, device=device, progress=False)
             test_loader = data.FastLoader(*data.tensor_split(cifar10_test, device), batch_size=1000)
-            _PROTOCOL_RUNS[device] = (net, log, train.evaluate(net, test_loader, device), test_loader)
+            _PROTOCOL_RUNS[device] = (
+                net,
+                log,
+                train.evaluate(net, test_loader, device),
+                test_loader,
+            )
         net, log, evaluation, test_loader = _PROTOCOL_RUNS[device]
         claim_report.note(
             f"seed 42, 2 epochs on {device}: loss "
@@ -237,11 +245,11 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report):
 
 
 # How far a faithful run may be from the loss the tutorial printed. The tutorial's seed and
-# script order on the offline copy, torch 2.14.1 CPU: at most 0.014 from the printed values (on
-# one thread, as here: 2.146 1.832 1.669 1.569 1.526 1.448 / 1.414 1.377 1.347 1.348 1.324 1.294) and 0.017 (2
-# threads); the thread count only changes float rounding, which moved no checkpoint by more than
-# 0.004. Seeds 43-46 are 0.076-0.106 away at their farthest checkpoint. 0.03 keeps a run on the
-# tutorial's trajectory and leaves room for other hardware's rounding (TF32 on GPUs).
+# script order, offline copy, torch 2.14.1 CPU, one thread as here: 2.146 1.832 1.669 1.569 1.526
+# 1.448 / 1.414 1.377 1.347 1.348 1.324 1.294, at most 0.014 from the printed values; on two
+# threads (other float rounding, same batches) the checkpoints move by up to 0.006, and the
+# farthest is 0.017 away. Seeds 43-46 are 0.076-0.106 away at their farthest checkpoint. 0.03
+# keeps a run on the tutorial's trajectory and leaves room for other hardware's rounding.
 TRAJECTORY_ATOL = 0.03
 
 
@@ -394,7 +402,9 @@ def test_inputs_left_on_another_device_raise(device):
 @pytest.mark.claim("C10")
 def test_training_step_on_device_matches_the_cpu_step(device, cifar10_test):
     if device == "cpu":
-        pytest.skip("compares a step on an accelerator against the cpu step: nothing to compare on cpu")
+        pytest.skip(
+            "compares a step on an accelerator against the cpu step: nothing to compare on cpu"
+        )
     images, labels = _first_test_batch(cifar10_test)
     steps = {}
     for where in ("cpu", device):
@@ -402,7 +412,9 @@ def test_training_step_on_device_matches_the_cpu_step(device, cifar10_test):
         net = Net().to(where)
         before = [p.detach().cpu().clone() for p in net.parameters()]
         optimizer = train.make_optimizer(net)
-        loss = train.train_step(net, optimizer, nn.CrossEntropyLoss(), images.to(where), labels.to(where))
+        loss = train.train_step(
+            net, optimizer, nn.CrossEntropyLoss(), images.to(where), labels.to(where)
+        )
         moved = [p.detach().cpu() - b for p, b in zip(net.parameters(), before)]
         steps[where] = (loss.item(), moved)
     (cpu_loss, cpu_moves), (dev_loss, dev_moves) = steps["cpu"], steps[device]
@@ -411,7 +423,9 @@ def test_training_step_on_device_matches_the_cpu_step(device, cifar10_test):
     # grad, the first SGD step) to 1 % of that tensor's largest update.
     assert dev_loss == pytest.approx(cpu_loss, rel=1e-3)
     for cpu_move, dev_move in zip(cpu_moves, dev_moves):
-        torch.testing.assert_close(dev_move, cpu_move, rtol=1e-2, atol=1e-2 * cpu_move.abs().max().item())
+        torch.testing.assert_close(
+            dev_move, cpu_move, rtol=1e-2, atol=1e-2 * cpu_move.abs().max().item()
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -428,7 +442,9 @@ def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
         if not torch.distributed.is_nccl_available():
             pytest.skip(f"NCCL is not available in torch {torch.__version__}")
         if torch.cuda.device_count() < world_size:
-            pytest.skip(f"NCCL data parallelism needs >= 2 GPUs; {torch.cuda.device_count()} visible")
+            pytest.skip(
+                f"NCCL data parallelism needs >= 2 GPUs; {torch.cuda.device_count()} visible"
+            )
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(8, 3, 32, 32, generator=generator)
     labels = torch.randint(0, 10, (8,), generator=generator)
@@ -456,5 +472,6 @@ def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
         torch.testing.assert_close(update(ranks[0])[name], whole_batch[name], rtol=1e-4, atol=1e-6)
     # ... while a step on one process's half alone would not match
     assert any(
-        not torch.allclose(half_batch[name], whole_batch[name], rtol=1e-2, atol=1e-4) for name in state
+        not torch.allclose(half_batch[name], whole_batch[name], rtol=1e-2, atol=1e-4)
+        for name in state
     )
