@@ -389,7 +389,8 @@ def test_training_prints_the_tutorials_loss_lines(tmp_path, small_sizes):
     loader = data.FastLoader(*data.tensor_split(dataset), batch_size=4, shuffle=True)
     out = io.StringIO()
     protocol = train.Protocol(print_every=2)
-    net, log = train.run_tutorial(loader, protocol=protocol, progress=True, file=out)
+    with train.cpu_threads(1):
+        net, log = train.run_tutorial(loader, protocol=protocol, progress=True, file=out)
     lines = out.getvalue().splitlines()
     assert len(log.losses) == 2 * 6 and len(log.checkpoints) == 2 * 3
     assert lines[0] == f"[1,     2] loss: {(log.losses[0] + log.losses[1]) / 2:.3f}"
