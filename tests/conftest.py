@@ -1,8 +1,11 @@
-"""Settings shared by the claim tests."""
+"""Settings and fixtures shared by the claim tests."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from blitz import data as cifar10_data
 
 # Property tests: enough examples to find a counterexample, bounded for a fast default run.
 # Deadline off: the first call into a torch kernel can take far longer than the rest.
@@ -17,10 +20,6 @@ settings.load_profile(os.environ.get("BLITZ_HYPOTHESIS_PROFILE", "default"))
 
 # ----------------------------------------------------------------------------------------------
 # CIFAR-10 ("Training a Classifier"): found once per session, each split read on first use.
-
-import pytest  # noqa: E402
-
-from blitz import data as cifar10_data  # noqa: E402
 
 
 @pytest.fixture(scope="session")
