@@ -1,24 +1,34 @@
 # Source this file to hand pip's package sources to uv (and so to tox-uv).
 #
 # uv does not read pip's configuration. Where pip is configured with find-links, extra index
-# URLs or a constraints file (`pip config list`), the same settings are exported as uv's
-# environment variables, unless those are set already. Nothing is exported where pip has none.
+# URLs or a constraints file (`pip config list`, or PIP_* environment variables), the same
+# settings are exported as uv's environment variables, unless those are set already. Nothing
+# is exported where pip has none. Safe under `set -euo pipefail`.
 
-_blitz_pip_config() {
-    python3 -m pip config get "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//'
+_blitz_pip_setting() {
+    # $1: pip's setting name, e.g. find-links; the environment wins over the config files.
+    local env_name="PIP_$(echo "$1" | tr 'a-z-' 'A-Z_')"
+    if [ -n "${!env_name:-}" ]; then
+        echo "${!env_name}"
+        return 0
+    fi
+    { python3 -m pip config list 2>/dev/null || true; } \
+        | sed -n "s/^global\.$1='\(.*\)'\$/\1/p" | tail -n 1
 }
 
-if [ -z "${UV_FIND_LINKS:-}" ]; then
-    _v=$(_blitz_pip_config global.find-links)
-    [ -n "$_v" ] && export UV_FIND_LINKS="$_v"
-fi
-if [ -z "${UV_EXTRA_INDEX_URL:-}" ]; then
-    _v=$(_blitz_pip_config global.extra-index-url)
-    [ -n "$_v" ] && export UV_EXTRA_INDEX_URL="$_v"
-fi
-if [ -z "${UV_CONSTRAINT:-}" ]; then
-    _v=$(_blitz_pip_config global.constraint)
-    [ -n "$_v" ] && export UV_CONSTRAINT="$_v"
-fi
-unset _v
-unset -f _blitz_pip_config
+_blitz_export_from_pip() {
+    # $1: uv's variable, $2: pip's setting
+    local value
+    if [ -z "${!1:-}" ]; then
+        value=$(_blitz_pip_setting "$2")
+        if [ -n "$value" ]; then
+            export "$1=$value"
+        fi
+    fi
+    return 0
+}
+
+_blitz_export_from_pip UV_FIND_LINKS find-links
+_blitz_export_from_pip UV_EXTRA_INDEX_URL extra-index-url
+_blitz_export_from_pip UV_CONSTRAINT constraint
+unset -f _blitz_pip_setting _blitz_export_from_pip
