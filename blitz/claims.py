@@ -10,7 +10,8 @@ the tutorial section it comes from, a one-line statement, and a kind:
 - ``benchmark`` — a claim about speed: measured by the benchmarks in ``bench/`` and judged by
   ``python -m blitz.report bench``, never by a timed test, so it has no row in the test matrix.
 
-``cpu_only`` marks claims about host memory or the host RNG: they have no cuda result.
+``cpu_only`` marks claims about the host — its memory, its RNG, loading data from disk, files
+written and read back: they have no cuda result.
 Tests name claims with ``@pytest.mark.claim("T01")``; the plugin reports them by these ids.
 """
 
@@ -97,15 +98,15 @@ CLAIMS: dict[str, Claim] = {
         ),
         *_claims(
             "cifar10",
-            ("C01", "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes"),
-            ("C02", "images are 3x32x32; the transform maps them to [-1, 1]"),
-            ("C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden"),
-            ("C04", "the first test batch is cat ship ship plane", "golden"),
+            ("C01", "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes", "plain", True),
+            ("C02", "images are 3x32x32; the transform maps them to [-1, 1]", "plain", True),
+            ("C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden", True),
+            ("C04", "the first test batch is cat ship ship plane", "golden", True),
             ("C05", "the 3-channel Net gives (N, 10) with 62,006 parameters"),
             ("C06", "CrossEntropyLoss + SGD(lr=0.001, momentum=0.9): the loss falls"),
             ("C07", "2 epochs reach about 54% test accuracy, far above chance (10%)"),
             ("C08", "per-class accuracy for the 10 classes"),
-            ("C09", "save and reload the state_dict: all keys match, same predictions"),
+            ("C09", "save and reload the state_dict: all keys match, same predictions", "plain", True),
             ("C10", "training on the GPU: move the net and every input"),
             ("C11", "a GPU gives no massive speedup for the small net; widening it does", "benchmark"),
             ("C12", "a data-parallel step equals one process over the whole batch"),

@@ -243,7 +243,7 @@ class ClaimsSession:
         tests = self.results.get((claim.id, device))
         if not tests:
             if claim.cpu_only and device != "cpu":
-                return _cell("skipped", f"CPU-only claim (host memory): no {device} result", [])
+                return _cell("skipped", f"CPU-only claim (about the host): no {device} result", [])
             return _cell("skipped", f"no test ran on {device} in this run", [])
         return summarize(list(tests.values()))
 
