@@ -8,6 +8,7 @@ import json
 import pytest
 
 from blitz import devices
+from blitz.plugin import SLOW_ENV
 
 pytest_plugins = ["pytester"]
 
@@ -56,7 +57,10 @@ CUDA_REASON = devices.unavailable_reason("cuda")
 
 
 @pytest.fixture
-def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    # The runs below must not inherit the outer run's selection.
+    monkeypatch.delenv(SLOW_ENV, raising=False)
+    monkeypatch.delenv(devices.ENV_VAR, raising=False)
     pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
     pytester.makepyfile(test_suite=FIXTURE_SUITE)
     return pytester
