@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from blitz.report import ReportError
+from blitz.report import expand as expand_paths
 
 TUTORIAL_BATCH_SIZE = 4
 TUTORIAL_WIDTH = 6
@@ -109,18 +110,8 @@ class Run:
 
 
 def expand(paths: list[str]) -> list[Path]:
-    """The files named, a directory standing for every ``*.json`` under it (sorted)."""
-    files: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            found = sorted(path.rglob("*.json"))
-            if not found:
-                raise ReportError(f"{path}: a directory with no .json files")
-            files.extend(found)
-        else:
-            files.append(path)
-    return files
+    """The benchmark files named, a directory standing for every ``*.json`` under it."""
+    return expand_paths(paths)
 
 
 def load_run(path: Path) -> Run:

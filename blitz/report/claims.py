@@ -22,6 +22,7 @@ from pathlib import Path
 
 from blitz import claims as catalogue
 from blitz.report import ReportError
+from blitz.report import expand as expand_paths
 
 # The plugin's statuses (blitz.plugin.STATUS_ORDER) and its cell wording (blitz.plugin.cell_text),
 # restated so that merging JSON needs no torch (importing it takes seconds); a harness test keeps
@@ -68,20 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def expand(names: list[str]) -> list[Path]:
-    """The files named, a directory replaced by its ``*.json`` files in name order."""
-    paths: list[Path] = []
-    for name in names:
-        path = Path(name)
-        if path.is_dir():
-            found = sorted(path.glob("*.json"))
-            if not found:
-                raise ReportError(f"{path}: a directory with no *.json claims files in it")
-            paths.extend(found)
-        elif path.exists():
-            paths.append(path)
-        else:
-            raise ReportError(f"{path}: no such file")
-    return paths
+    """The claims files named, a directory standing for its ``*.json`` files."""
+    return expand_paths(names, "claims")
 
 
 # ----------------------------------------------------------------------------------------------
