@@ -37,6 +37,8 @@ RUN_KEY = "blitz.run"
 
 STATUS_ORDER = ("fails", "drift", "holds", "skipped")
 SLOW_ENV = "BLITZ_RUN_SLOW"
+# The run's one ClaimsSession, made in pytest_configure.
+SESSION: pytest.StashKey["ClaimsSession"] = pytest.StashKey()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -344,9 +346,6 @@ def _device_info(device: str) -> dict:
 
 # ----------------------------------------------------------------------------------------------
 # Hooks: each a line or two into the session object
-
-
-SESSION = pytest.StashKey[ClaimsSession]()
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
