@@ -106,9 +106,20 @@ def cpu_threads(threads: int | None = 1):
         torch.set_num_threads(previous)
 
 
-def make_optimizer(net: nn.Module, protocol: Protocol = PROTOCOL) -> optim.SGD:
-    """``optim.SGD(net.parameters(), lr=0.001, momentum=0.9)``."""
-    return optim.SGD(net.parameters(), lr=protocol.lr, momentum=protocol.momentum)
+def make_optimizer(
+    net: nn.Module, protocol: Protocol = PROTOCOL, *, foreach: bool | None = None
+) -> optim.SGD:
+    """``optim.SGD(net.parameters(), lr=0.001, momentum=0.9)``.
+
+    ``foreach=True`` updates all parameters with one ``torch._foreach_*`` call per operation
+    instead of a Python loop over them (on the CPU the default is the loop). The arithmetic is
+    the same, element for element, so the parameters come out bit for bit the same (the C06
+    equality test compares the two); it saves about a tenth of a step of batch 4 on the CPU.
+    The fast path uses it.
+    """
+    return optim.SGD(
+        net.parameters(), lr=protocol.lr, momentum=protocol.momentum, foreach=foreach
+    )
 
 
 # ==============================================================================================
@@ -203,17 +214,19 @@ def run_tutorial(
     max_steps: int | None = None,
     progress: bool = True,
     file: IO[str] | None = None,
+    foreach: bool | None = None,
 ) -> tuple[Net, TrainLog]:
     """The tutorial's script, seed to trained net, on ``train_loader`` (literal or fast).
 
     Draws from the RNG in the script's order: ``torch.manual_seed(seed)``; the preview batch
     ("get some random training images"); ``Net()``'s initialization; one loader iterator per
-    epoch. ``device`` is where the net trains ("Training on GPU").
+    epoch. ``device`` is where the net trains ("Training on GPU"). ``foreach`` is passed to
+    ``make_optimizer`` (same parameters, bit for bit; the fast path sets it).
     """
     torch.manual_seed(protocol.seed)
     next(iter(train_loader))  # the preview: dataiter = iter(trainloader); next(dataiter)
     net = Net(width).to(device)
-    optimizer = make_optimizer(net, protocol)
+    optimizer = make_optimizer(net, protocol, foreach=foreach)
     log = train(
         net, train_loader, optimizer, nn.CrossEntropyLoss(),
         epochs=protocol.epochs, device=device, print_every=protocol.print_every,
@@ -446,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {seed}:")
         net, log = run_tutorial(
             train_loader, protocol=protocol, device=device, width=args.width,
-            progress=not args.no_progress,
+            progress=not args.no_progress, foreach=None if args.literal else True,
         )  # fmt: skip
         evaluation = evaluate(net, test_loader, device)
         print("\n".join(evaluation.lines()))

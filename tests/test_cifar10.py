@@ -197,11 +197,16 @@ def train_tensors(_cifar10_train_split):
 
 @pytest.mark.claim("C06")
 def test_fast_path_gives_the_dataloaders_batches_and_losses(cifar10_train, train_tensors):
+    # The literal side is the tutorial's code; the fast side is blitz's fast path as the slow
+    # claims train with it: tensor batches and SGD's foreach update. Both must give the same
+    # bits: same batches, same losses, same parameters.
     literal = Recording(train.tutorial_loader(cifar10_train))  # shuffle=True, num_workers=2
     fast = Recording(data.FastLoader(*train_tensors, batch_size=4, shuffle=True))
     with train.cpu_threads(1):
         net, log = train.run_tutorial(literal, max_steps=EQUALITY_STEPS, progress=False)
-        fast_net, fast_log = train.run_tutorial(fast, max_steps=EQUALITY_STEPS, progress=False)
+        fast_net, fast_log = train.run_tutorial(
+            fast, max_steps=EQUALITY_STEPS, progress=False, foreach=True
+        )
     assert len(log.losses) == EQUALITY_STEPS
     assert len(fast.batches) == len(literal.batches) > EQUALITY_STEPS  # the preview, too
     for (x, y), (fx, fy) in zip(literal.batches, fast.batches):
@@ -225,7 +230,9 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report):
                 images.to(device), labels.to(device), batch_size=4, shuffle=True
             )
             with train.cpu_threads(1):  # batches of 4: one thread is fastest
-                net, log = train.run_tutorial(train_loader, device=device, progress=False)
+                net, log = train.run_tutorial(
+                    train_loader, device=device, progress=False, foreach=True
+                )
             test_loader = data.FastLoader(*data.tensor_split(cifar10_test, device), batch_size=1000)
             _PROTOCOL_RUNS[device] = (
                 net,
