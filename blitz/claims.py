@@ -11,7 +11,9 @@ the tutorial section it comes from, a one-line statement, and a kind:
   ``python -m blitz.report bench``, never by a timed test, so it has no row in the test matrix.
 
 ``cpu_only`` marks claims about the host — its memory, its RNG, loading data from disk, files
-written and read back: they have no cuda result.
+written and read back: they have no cuda result. ``accelerator`` marks claims whose statement is
+about a GPU (moving to it, training on it): they have no cpu result, so a machine without a GPU
+never reports them as holding.
 Tests name claims with ``@pytest.mark.claim("T01")``; the plugin reports them by these ids.
 """
 
@@ -37,10 +39,18 @@ class Claim:
     statement: str
     kind: Kind = "plain"
     cpu_only: bool = False
+    accelerator: bool = False
 
 
-def _claims(section: str, *rows: tuple) -> list[Claim]:
-    return [Claim(row[0], section, *row[1:]) for row in rows]
+def _claims(section: str, *rows: dict) -> list[Claim]:
+    return [Claim(section=section, **row) for row in rows]
+
+
+def _row(
+    id: str, statement: str, kind: Kind = "plain", *, cpu_only: bool = False,
+    accelerator: bool = False,
+) -> dict:  # fmt: skip
+    return dict(id=id, statement=statement, kind=kind, cpu_only=cpu_only, accelerator=accelerator)
 
 
 CLAIMS: dict[str, Claim] = {
@@ -48,68 +58,68 @@ CLAIMS: dict[str, Claim] = {
     for c in [
         *_claims(
             "tensors",
-            ("T01", "torch.tensor(data) infers the dtype"),
-            ("T02", "torch.from_numpy creates a tensor from a NumPy array, values and dtype kept"),
-            ("T03", "ones_like keeps the shape and dtype of its argument", "golden"),
-            ("T04", "rand_like(x, dtype=torch.float) overrides the dtype", "golden"),
-            ("T05", "rand/ones/zeros take a shape tuple", "golden"),
-            ("T06", "a tensor's shape, dtype and device attributes", "golden"),
-            ("T07", "a tensor moves to the GPU with .to('cuda'), values unchanged"),
-            ("T08", "every operation of the section runs on the GPU with the CPU's result"),
-            ("T09", "NumPy-like indexing and slicing", "golden"),
-            ("T10", "torch.cat joins along a given dim; torch.stack adds a new dim", "golden"),
-            ("T11", "mul and * are the elementwise product", "golden"),
-            ("T12", "matmul and @ are matrix multiplication", "golden"),
-            ("T13", "ops with a _ suffix are in-place", "golden"),
-            ("T14", "in-place ops lose history, which breaks derivatives"),
-            ("T15", "a CPU tensor and t.numpy() share memory", "golden", True),
-            ("T16", "from_numpy shares memory the other way", "golden", True),
-            ("T17", "memory sharing with NumPy is for CPU tensors only"),
+            _row("T01", "torch.tensor(data) infers the dtype"),
+            _row("T02", "torch.from_numpy creates a tensor from a NumPy array, values and dtype kept"),
+            _row("T03", "ones_like keeps the shape and dtype of its argument", "golden"),
+            _row("T04", "rand_like(x, dtype=torch.float) overrides the dtype", "golden"),
+            _row("T05", "rand/ones/zeros take a shape tuple", "golden"),
+            _row("T06", "a tensor's shape, dtype and device attributes", "golden"),
+            _row("T07", "a tensor moves to the GPU with .to('cuda'), values unchanged", accelerator=True),
+            _row("T08", "every operation of the section runs on the GPU with the CPU's result", accelerator=True),
+            _row("T09", "NumPy-like indexing and slicing", "golden"),
+            _row("T10", "torch.cat joins along a given dim; torch.stack adds a new dim", "golden"),
+            _row("T11", "mul and * are the elementwise product", "golden"),
+            _row("T12", "matmul and @ are matrix multiplication", "golden"),
+            _row("T13", "ops with a _ suffix are in-place", "golden"),
+            _row("T14", "in-place ops lose history, which breaks derivatives"),
+            _row("T15", "a CPU tensor and t.numpy() share memory", "golden", cpu_only=True),
+            _row("T16", "from_numpy shares memory the other way", "golden", cpu_only=True),
+            _row("T17", "memory sharing with NumPy is for CPU tensors only", accelerator=True),
         ),
         *_claims(
             "autograd",
-            ("A01", "a single training step of resnet18: forward, backward, SGD step"),
-            ("A02", "requires_grad=True makes autograd track every operation"),
-            ("A03", "the gradients of Q = 3a^3 - b^2 are 9a^2 and -2b", "golden"),
-            ("A04", "backward of a vector output needs an explicit gradient"),
-            ("A05", "autograd computes vector-Jacobian products J^T v"),
-            ("A06", "gradients accumulate in .grad"),
-            ("A07", "the DAG is rebuilt at every iteration (dynamic graphs)"),
-            ("A08", "an op's output requires grad if any input does", "golden"),
-            ("A09", "frozen resnet18 parameters: only the new fc is trained"),
-            ("A10", "torch.no_grad() excludes computations from the DAG"),
-            ("A11", "'this tutorial works only on the CPU'", "drift"),
+            _row("A01", "a single training step of resnet18: forward, backward, SGD step"),
+            _row("A02", "requires_grad=True makes autograd track every operation"),
+            _row("A03", "the gradients of Q = 3a^3 - b^2 are 9a^2 and -2b", "golden"),
+            _row("A04", "backward of a vector output needs an explicit gradient"),
+            _row("A05", "autograd computes vector-Jacobian products J^T v"),
+            _row("A06", "gradients accumulate in .grad"),
+            _row("A07", "the DAG is rebuilt at every iteration (dynamic graphs)"),
+            _row("A08", "an op's output requires grad if any input does", "golden"),
+            _row("A09", "frozen resnet18 parameters: only the new fc is trained"),
+            _row("A10", "torch.no_grad() excludes computations from the DAG"),
+            _row("A11", "'this tutorial works only on the CPU'", "drift"),
         ),
         *_claims(
             "nn",
-            ("N01", "the LeNet definition prints as shown", "golden"),
-            ("N02", "net.parameters() returns the 10 learnable parameters", "golden"),
-            ("N03", "a 32x32 input gives 10 outputs", "golden"),
-            ("N04", "backward with random gradients after zero_grad fills every grad"),
-            ("N05", "'torch.nn only supports mini-batches': use unsqueeze(0)", "drift"),
-            ("N06", "an nn.Parameter assigned to a Module attribute is registered"),
-            ("N07", "Module helpers move, export and load parameters"),
-            ("N08", "nn.MSELoss computes the mean squared error", "golden"),
-            ("N09", "following grad_fn backwards walks the graph", "golden"),
-            ("N10", "zero_grad clears the gradient buffers (prints None)", "drift"),
-            ("N11", "after loss.backward() conv1's bias has a gradient", "golden"),
-            ("N12", "SGD by hand equals optim.SGD"),
-            ("N13", "gradients accumulate unless optimizer.zero_grad()"),
+            _row("N01", "the LeNet definition prints as shown", "golden"),
+            _row("N02", "net.parameters() returns the 10 learnable parameters", "golden"),
+            _row("N03", "a 32x32 input gives 10 outputs", "golden"),
+            _row("N04", "backward with random gradients after zero_grad fills every grad"),
+            _row("N05", "'torch.nn only supports mini-batches': use unsqueeze(0)", "drift"),
+            _row("N06", "an nn.Parameter assigned to a Module attribute is registered"),
+            _row("N07", "Module helpers move, export and load parameters"),
+            _row("N08", "nn.MSELoss computes the mean squared error", "golden"),
+            _row("N09", "following grad_fn backwards walks the graph", "golden"),
+            _row("N10", "zero_grad clears the gradient buffers (prints None)", "drift"),
+            _row("N11", "after loss.backward() conv1's bias has a gradient", "golden"),
+            _row("N12", "SGD by hand equals optim.SGD"),
+            _row("N13", "gradients accumulate unless optimizer.zero_grad()"),
         ),
         *_claims(
             "cifar10",
-            ("C01", "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes", "plain", True),
-            ("C02", "images are 3x32x32; the transform maps them to [-1, 1]", "plain", True),
-            ("C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden", True),
-            ("C04", "the first test batch is cat ship ship plane", "golden", True),
-            ("C05", "the 3-channel Net gives (N, 10) with 62,006 parameters"),
-            ("C06", "CrossEntropyLoss + SGD(lr=0.001, momentum=0.9): the loss falls"),
-            ("C07", "2 epochs reach about 54% test accuracy, far above chance (10%)"),
-            ("C08", "per-class accuracy for the 10 classes"),
-            ("C09", "save and reload the state_dict: all keys match, same predictions", "plain", True),
-            ("C10", "training on the GPU: move the net and every input"),
-            ("C11", "a GPU gives no massive speedup for the small net; widening it does", "benchmark"),
-            ("C12", "a data-parallel step equals one process over the whole batch"),
+            _row("C01", "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes", cpu_only=True),
+            _row("C02", "images are 3x32x32; the transform maps them to [-1, 1]", cpu_only=True),
+            _row("C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden", cpu_only=True),
+            _row("C04", "the first test batch is cat ship ship plane", "golden", cpu_only=True),
+            _row("C05", "the 3-channel Net gives (N, 10) with 62,006 parameters"),
+            _row("C06", "CrossEntropyLoss + SGD(lr=0.001, momentum=0.9): the loss falls"),
+            _row("C07", "2 epochs reach about 54% test accuracy, far above chance (10%)"),
+            _row("C08", "per-class accuracy for the 10 classes"),
+            _row("C09", "save and reload the state_dict: all keys match, same predictions", cpu_only=True),
+            _row("C10", "training on the GPU: move the net and every input", accelerator=True),
+            _row("C11", "a GPU gives no massive speedup for the small net; widening it does", "benchmark"),
+            _row("C12", "a data-parallel step equals one process over the whole batch"),
         ),
     ]
 }

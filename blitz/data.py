@@ -54,6 +54,8 @@ import torchvision.transforms as transforms
 from PIL import Image
 from torchvision.datasets.utils import check_integrity
 
+from blitz.errors import EnvironmentProblem
+
 ROOT_ENV = "BLITZ_DATA_ROOT"
 
 # The tutorial's transform: ToTensor maps [0, 255] to [0, 1], Normalize maps [0, 1] to [-1, 1].
@@ -89,8 +91,10 @@ class CIFAR10NotFound(LookupError):
     """No copy of CIFAR-10 here, and none could be downloaded. The message is one line."""
 
 
-class CIFAR10CorruptError(ValueError):
-    """A copy of CIFAR-10 is there but unusable; the message names the file and the fault."""
+class CIFAR10CorruptError(EnvironmentProblem, ValueError):
+    """A copy of CIFAR-10 is there but unusable; the message names the file and the fault.
+
+    An ``EnvironmentProblem``: a test that meets it is an *error* in the claims matrix."""
 
 
 def tutorial_transform() -> transforms.Compose:

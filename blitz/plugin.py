@@ -1,32 +1,37 @@
 """The blitz pytest plugin: devices, the ``claim`` marker, per-claim results and the claims matrix.
 
-Loaded from the project's root ``conftest.py`` (``pytest_plugins = ["blitz.plugin"]``).
+Registered as a ``pytest11`` entry point (so that its options are known early) and named in the
+project's root ``conftest.py`` (so that a checkout that is not installed loads it too).
 
 - Every test that takes a ``device`` argument runs once per device (ids end in ``[cpu]`` /
-  ``[cuda]``); a device that is not present is a skipped parameter with the reason.
-- ``@pytest.mark.claim("T01", ...)`` ties a test to catalogue ids (``blitz.claims``).
+  ``[cuda]``); a device that is not present is a skipped parameter with the reason. A device
+  named explicitly (``--device``, ``$BLITZ_DEVICES``) must be present: otherwise the run stops
+  with a usage error before any test.
+- ``@pytest.mark.claim("T01", ...)`` ties a test to catalogue ids (``blitz.claims``). A test whose
+  claims are all about the host does not run on an accelerator, and one whose claims are all
+  about an accelerator does not run on the cpu: such a cell has no verdict.
 - The ``claim_report`` fixture lets a test record drift (``claim_report.drift(note)``) or a plain
   finding (``claim_report.note(text)``) for its claims.
-- At the end of the run the controller prints the claims matrix (claim x device) and, with
-  ``--claims-json PATH``, writes it as JSON. Results travel from pytest-xdist workers inside
-  each test report (``user_properties``), so ``-n N`` gives the same matrix as a plain run.
+- At the end of the run the controller prints the claims matrix (``blitz.matrix``), after
+  pytest's short summary, and with ``--claims-json PATH`` writes it as JSON, atomically, marked
+  incomplete when the run did not finish. Results travel from pytest-xdist workers inside each
+  test report (``user_properties``), so ``-n N`` gives the same matrix as a plain run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import textwrap
-from dataclasses import dataclass, field
+import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import torch
-import torchvision
 
 from blitz import claims as catalogue
 from blitz import devices
+from blitz import matrix
+from blitz.errors import EnvironmentProblem
 
 # Keys of the (name, value) pairs a test carries in ``user_properties``.
 CLAIMS_KEY = "blitz.claims"
@@ -34,11 +39,11 @@ DEVICE_KEY = "blitz.device"
 DRIFT_KEY = "blitz.drift"
 NOTE_KEY = "blitz.note"
 RUN_KEY = "blitz.run"
+ERROR_KEY = "blitz.error"
 
-STATUS_ORDER = ("fails", "drift", "holds", "skipped")
 SLOW_ENV = "BLITZ_RUN_SLOW"
-# The run's one ClaimsSession, made in pytest_configure.
-SESSION: pytest.StashKey["ClaimsSession"] = pytest.StashKey()
+DATA_ROOT_ENV = "BLITZ_DATA_ROOT"
+JSON_OPTION = "--claims-json"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -55,17 +60,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=(
             "Comma-separated devices to run the device-parametrized claims on, e.g. 'cpu' or "
-            f"'cpu,cuda'. Also read from ${devices.ENV_VAR}. Default: every known device "
-            "(cpu, cuda, and any other accelerator present); missing ones show as skipped."
+            f"'cpu,cuda'; each must be present. Also read from ${devices.ENV_VAR}. Default: "
+            "every known device (cpu, cuda, and any other accelerator present); missing ones "
+            "show as skipped."
         ),
     )
     group.addoption(
-        "--claims-json",
+        JSON_OPTION,
         action="store",
         dest="blitz_claims_json",
         metavar="PATH",
         default=None,
-        help="Write the claims matrix as JSON to PATH. Default: not written.",
+        help=(
+            "Write the claims matrix as JSON to PATH (atomically; a run that does not finish "
+            "is marked incomplete). Default: not written."
+        ),
     )
     group.addoption(
         "--run-slow",
@@ -81,8 +90,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         default=None,
         help=(
-            "Directory holding CIFAR-10 (torchvision's files or the offline train.npz/test.npz). "
-            "Also read from $BLITZ_DATA_ROOT. Default: look in the usual places."
+            "Directory holding CIFAR-10 (torchvision's files or the offline train.npz/test.npz); "
+            f"it must exist. Also read from ${DATA_ROOT_ENV}. Default: look in the usual places."
         ),
     )
     group.addoption(
@@ -101,6 +110,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    repair_rootdir(early_config, args)
+
+
+def repair_rootdir(config: pytest.Config, args: list[str]) -> None:
+    """Undo pytest's taking the ``--claims-json`` PATH for a test path.
+
+    pytest finds its rootdir and configuration file from the command line's paths before any
+    plugin's options are known (pytest-dev/pytest#1435): in ``pytest --claims-json PATH``, PATH
+    is a path among the arguments while it exists. Its folder then becomes the rootdir, the
+    project's configuration (test paths, markers, options) is not read, and a second run of
+    the same command collects other folders and fails. This hook runs once the option is
+    known and before the initial conftests load: where that happened, it finds the rootdir
+    and configuration file again without PATH, as pytest would have, and applies the
+    configuration's ``addopts``. A plugin loaded only from a conftest comes too late for this;
+    there ``--claims-json=PATH`` (one word) avoids it.
+    """
+    from _pytest.config.findpaths import determine_setup
+
+    namespace = config.known_args_namespace
+    value = getattr(namespace, "blitz_claims_json", None)
+    if value is None or namespace.inifilename or namespace.rootdir:
+        return
+    separate = any(a == JSON_OPTION and b == value for a, b in zip(args, args[1:]))
+    if not separate or not os.path.exists(value) or config.inipath is not None:
+        return
+    rootpath, inipath, inicfg, *_ = determine_setup(
+        inifile=None,
+        override_ini=namespace.override_ini,
+        args=namespace.file_or_dir,
+        rootdir_cmd_arg=None,
+        invocation_dir=config.invocation_params.dir,
+    )
+    if inipath is None:
+        return
+    derived_confcutdir = str(config.rootpath)
+    config._rootpath, config._inipath, config._inicfg = rootpath, inipath, inicfg
+    config._inicache.clear()
+    config._parser.extra_info["rootdir"] = str(rootpath)
+    config._parser.extra_info["inifile"] = str(inipath)
+    if namespace.confcutdir == derived_confcutdir:
+        namespace.confcutdir = str(inipath.parent)
+    args[:] = list(config.getini("addopts")) + args
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "claim(*ids): the catalogue ids (blitz.claims) this test checks"
@@ -108,21 +163,66 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"slow: a long-running claim, run with --run-slow or ${SLOW_ENV}=1"
     )
-    try:
-        selected = devices.selected_devices(config.getoption("blitz_device"))
-    except ValueError as exc:
-        raise pytest.UsageError(f"--device: {exc}") from None
+    is_worker = hasattr(config, "workerinput")
+    selected = select_devices(config.getoption("blitz_device"))
+    check_data_root(config.getoption("blitz_cifar10_root"))
+    json_path = config.getoption("blitz_claims_json")
+    if json_path and not is_worker:
+        json_path = writable_json_path(json_path)
     session = ClaimsSession(
         devices=selected,
-        is_worker=hasattr(config, "workerinput"),
+        is_worker=is_worker,
         run_slow=config.getoption("blitz_run_slow") or os.environ.get(SLOW_ENV) == "1",
-        json_path=config.getoption("blitz_claims_json"),
+        json_path=json_path,
         show_matrix=config.getoption("blitz_matrix"),
     )
     config.stash[SESSION] = session
     # The session object receives every test report itself: on the controller these include
     # the reports that pytest-xdist workers send, with their user_properties.
     config.pluginmanager.register(session, "blitz-claims-session")
+
+
+def select_devices(option: str | None) -> list[str]:
+    """The devices of the run; a device named explicitly and missing is a usage error."""
+    try:
+        selected = devices.selected_devices(option)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--device: {exc}") from None
+    explicit = devices.parse_selection(option) or devices.parse_selection(
+        os.environ.get(devices.ENV_VAR)
+    )
+    for device in explicit or []:
+        reason = devices.unavailable_reason(device)
+        if reason is not None:
+            source = "--device" if option else f"${devices.ENV_VAR}"
+            raise pytest.UsageError(f"{source} names {device}, which is not here: {reason}")
+    return selected
+
+
+def check_data_root(option: str | None) -> None:
+    """An explicit CIFAR-10 root must exist: a typo must not look like "no data"."""
+    chosen, source = (option, "--cifar10-root") if option else (
+        os.environ.get(DATA_ROOT_ENV), f"${DATA_ROOT_ENV}"
+    )
+    if chosen and not Path(chosen).expanduser().is_dir():
+        raise pytest.UsageError(f"{source}: {chosen}: no such directory")
+
+
+def writable_json_path(name: str) -> str:
+    """``name`` made absolute, checked before any test runs: its folder can take the file."""
+    path = Path(name).expanduser().absolute()
+    if path.is_dir():
+        raise pytest.UsageError(f"{JSON_OPTION} {name}: a directory, not a file")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"{JSON_OPTION} {name}: cannot write in {folder}: {exc.strerror or exc}"
+        ) from None
+    return str(path)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,11 +255,18 @@ def claim_ids(item: pytest.Item) -> list[str]:
     return ids
 
 
+def no_verdict_reason(ids: list[str], device: str) -> str | None:
+    """Why a test of these claims has nothing to say on ``device``, when none of them has."""
+    known = [catalogue.CLAIMS[i] for i in ids if i in catalogue.CLAIMS]
+    cells = [matrix.no_verdict(claim, device) for claim in known]
+    if known and all(cells):
+        return matrix.unique(cell.note for cell in cells)[0]
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     session = config.stash[SESSION]
-    skip_slow = pytest.mark.skip(
-        reason=f"slow: run with --run-slow (or ${SLOW_ENV}=1)"
-    )
+    skip_slow = pytest.mark.skip(reason=f"slow: run with --run-slow (or ${SLOW_ENV}=1)")
     for item in items:
         if not session.run_slow and item.get_closest_marker("slow"):
             item.add_marker(skip_slow)
@@ -169,9 +276,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not ids:
             continue
         callspec = getattr(item, "callspec", None)
-        device = callspec.params.get("device", "cpu") if callspec else "cpu"
+        device = callspec.params.get("device") if callspec else None
+        if device is not None:
+            reason = no_verdict_reason(ids, device)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
         item.user_properties.append((CLAIMS_KEY, ids))
-        item.user_properties.append((DEVICE_KEY, device))
+        item.user_properties.append((DEVICE_KEY, device or "cpu"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A test that stops on an ``EnvironmentProblem`` (a damaged data copy), in any phase, or
+    that breaks outside its call phase (a fixture), reports an error: what broke, not a
+    finding about torch."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is None or not report.failed or CLAIMS_KEY not in dict(report.user_properties):
+        return report
+    if excinfo.errisinstance(EnvironmentProblem):
+        report.user_properties.append((ERROR_KEY, _first_line(str(excinfo.value))))
+    elif call.when != "call":
+        message = _first_line(excinfo.exconly())
+        report.user_properties.append((ERROR_KEY, f"in {call.when}: {message}"))
+    return report
 
 
 class ClaimReport:
@@ -203,31 +331,34 @@ def claim_report(request: pytest.FixtureRequest) -> ClaimReport:
 # Gathering results
 
 
-@dataclass
-class TestResult:
-    nodeid: str
-    outcome: str = "passed"  # passed | failed | skipped
-    reason: str = ""
-    drift: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
 class ClaimsSession:
-    devices: list[str]
-    is_worker: bool = False
-    run_slow: bool = False
-    json_path: str | None = None
-    show_matrix: bool = True
-    # (claim id, device) -> {nodeid: TestResult}
-    results: dict[tuple[str, str], dict[str, TestResult]] = field(default_factory=dict)
-    # facts about the whole run that tests reported (claim_report.run_info)
-    run_info: dict[str, str] = field(default_factory=dict)
+    """The run's claims: every test report's outcome by claim and device, and the matrix."""
+
+    def __init__(
+        self,
+        devices: list[str],
+        is_worker: bool = False,
+        run_slow: bool = False,
+        json_path: str | None = None,
+        show_matrix: bool = True,
+    ) -> None:
+        self.devices = devices
+        self.is_worker = is_worker
+        self.run_slow = run_slow
+        self.json_path = json_path
+        self.show_matrix = show_matrix
+        # (claim id, device) -> {nodeid: TestOutcome}
+        self.results: dict[tuple[str, str], dict[str, matrix.TestOutcome]] = {}
+        self.run_info: dict[str, str] = {}  # facts about the whole run (claim_report.run_info)
+        self.reported: set[str] = set()  # every test with a report, tagged or not
+        self.document: matrix.RunDocument | None = None  # made at the end of the run
+        self.written = ""  # where the JSON went, said after the matrix
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.add(report)
 
     def add(self, report: pytest.TestReport) -> None:
+        self.reported.add(report.nodeid)
         for key, value in report.user_properties:
             if key == RUN_KEY:
                 name, text = value
@@ -238,82 +369,119 @@ class ClaimsSession:
         device = props.get(DEVICE_KEY, "cpu")
         for claim_id in props[CLAIMS_KEY]:
             tests = self.results.setdefault((claim_id, device), {})
-            result = tests.setdefault(report.nodeid, TestResult(report.nodeid))
-            _update(result, report)
+            outcome = tests.setdefault(report.nodeid, matrix.TestOutcome(report.nodeid))
+            _update(outcome, report)
 
-    def cell(self, claim: catalogue.Claim, device: str) -> dict:
+    def cell(self, claim: catalogue.Claim, device: str) -> matrix.Cell:
         tests = self.results.get((claim.id, device))
-        if not tests:
-            if claim.cpu_only and device != "cpu":
-                return _cell("skipped", f"CPU-only claim (about the host): no {device} result", [])
-            return _cell("skipped", f"no test ran on {device} in this run", [])
-        return summarize(list(tests.values()))
+        found = matrix.summarize(list(tests.values())) if tests else None
+        # A claim with no verdict here by its nature: never "holds", but a test of it that
+        # failed or broke stays visible.
+        none_here = matrix.no_verdict(claim, device)
+        if none_here and (found is None or found.status not in (matrix.FAILS, matrix.ERROR)):
+            return none_here
+        return found or matrix.Cell(matrix.SKIPPED, f"no test ran on {device} in this run")
 
-    def matrix(self) -> dict:
-        """The run's claims, in catalogue order, with one result per device."""
+    def claims(self) -> dict[str, matrix.ClaimResult]:
+        """The run's claims, in catalogue order, with one cell per device."""
         ran = {claim_id for claim_id, _ in self.results}
-        out = {}
-        for claim in catalogue.CLAIMS.values():
-            if claim.id not in ran:
-                continue
-            out[claim.id] = {
-                "statement": claim.statement,
-                "section": claim.section,
-                "kind": claim.kind,
-                "results": {device: self.cell(claim, device) for device in self.devices},
-            }
-        return out
-
-    def document(self) -> dict:
         return {
-            "torch": torch.__version__,
-            "torchvision": torchvision.__version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "devices": [_device_info(d) for d in self.devices],
-            "run": dict(sorted(self.run_info.items())),
-            "claims": self.matrix(),
+            claim.id: matrix.ClaimResult(
+                claim.id, claim.statement, claim.section, claim.kind,
+                {device: self.cell(claim, device) for device in self.devices},
+            )  # fmt: skip
+            for claim in catalogue.CLAIMS.values()
+            if claim.id in ran
         }
 
+    def make_document(self, complete: bool = True, exit_status: int | None = None,
+                      reason: str = "") -> matrix.RunDocument:  # fmt: skip
+        import torch
+        import torchvision
 
-def _update(result: TestResult, report: pytest.TestReport) -> None:
+        return matrix.RunDocument(
+            torch=torch.__version__,
+            torchvision=torchvision.__version__,
+            python=platform.python_version(),
+            platform=platform.platform(),
+            devices=[_device(d) for d in self.devices],
+            claims=self.claims(),
+            facts=dict(sorted(self.run_info.items())),
+            complete=complete,
+            exit_status=exit_status,
+            incomplete_reason=reason,
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    def finish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Make the run's document once, when the run ends, complete or not."""
+        reason = incomplete_reason(session, exitstatus, len(self.reported))
+        self.document = self.make_document(not reason, int(exitstatus), reason)
+
+    def write_json(self) -> None:
+        """Write the document; a complete earlier file is never replaced by an incomplete run's
+        results, which go beside it instead."""
+        document, path = self.document, Path(self.json_path)
+        if not document.complete and _is_complete_file(path):
+            partial = path.with_name(f"{path.stem}.incomplete{path.suffix}")
+            matrix.dump(document, partial)
+            message = (
+                f"blitz: the run did not finish ({document.incomplete_reason}): kept the complete "
+                f"{path}; this run's partial matrix is in {partial}"
+            )
+        else:
+            matrix.dump(document, path)
+            state = "complete" if document.complete else "INCOMPLETE"
+            message = f"blitz: claims matrix written to {path} ({state})"
+        self.written = message
+
+
+def incomplete_reason(session: pytest.Session, exitstatus: int, reported: int) -> str:
+    """Why the run did not finish, or "" when every collected test has a result."""
+    code = pytest.ExitCode
+    if exitstatus == code.INTERRUPTED:
+        return f"interrupted (exit status {int(exitstatus)})"
+    if exitstatus == code.INTERNAL_ERROR:
+        return f"internal error (exit status {int(exitstatus)})"
+    if exitstatus not in (code.OK, code.TESTS_FAILED, code.NO_TESTS_COLLECTED):
+        return f"pytest exit status {int(exitstatus)}"
+    stopped = session.shouldfail or session.shouldstop
+    if stopped:
+        return f"stopped early: {stopped}"
+    collected = getattr(session, "testscollected", 0)
+    if reported < collected:
+        return f"{collected - reported} of {collected} tests have no result"
+    return ""
+
+
+def _is_complete_file(path: Path) -> bool:
+    try:
+        return matrix.load(path).complete
+    except matrix.MatrixFileError:
+        return False
+
+
+def _update(outcome: matrix.TestOutcome, report: pytest.TestReport) -> None:
     props = report.user_properties
-    result.drift = _unique(v for k, v in props if k == DRIFT_KEY)
-    result.notes = _unique(v for k, v in props if k == NOTE_KEY)
+    outcome.drift = matrix.unique(v for k, v in props if k == DRIFT_KEY)
+    outcome.notes = matrix.unique(v for k, v in props if k == NOTE_KEY)
     if report.failed:
-        result.outcome = "failed"
-        result.reason = _failure_message(report)
-    elif report.skipped and result.outcome != "failed":
-        result.outcome = "skipped"
-        result.reason = _skip_reason(report)
+        error = next((v for k, v in props if k == ERROR_KEY), None)
+        if error is None and report.when != "call":
+            # No makereport here (a crashed pytest-xdist worker): blitz could not run the test.
+            error = f"in {report.when}: {_failure_message(report)}"
+        if error is not None:
+            outcome.outcome, outcome.reason = matrix.ERRORED, error
+        elif outcome.outcome != matrix.ERRORED:
+            outcome.outcome, outcome.reason = matrix.FAILED, _failure_message(report)
+    elif report.skipped and outcome.outcome in (matrix.PENDING, matrix.PASSED):
+        outcome.outcome, outcome.reason = matrix.SKIPPED, _skip_reason(report)
+    elif report.when == "call" and report.passed and outcome.outcome == matrix.PENDING:
+        outcome.outcome = matrix.PASSED
 
 
-def _unique(values) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        if value not in out:
-            out.append(value)
-    return out
-
-
-def _cell(status: str, note: str, tests: list[str]) -> dict:
-    return {"status": status, "note": note, "tests": tests}
-
-
-def summarize(tests: list[TestResult]) -> dict:
-    """One claim's status on one device from the outcomes of its tests."""
-    nodeids = sorted(t.nodeid for t in tests)
-    failed = [t for t in tests if t.outcome == "failed"]
-    passed = [t for t in tests if t.outcome == "passed"]
-    if failed:
-        return _cell("fails", "; ".join(_unique(t.reason for t in failed)), nodeids)
-    drift = _unique(n for t in passed for n in t.drift)
-    notes = _unique(n for t in passed for n in t.notes)
-    if drift:
-        return _cell("drift", "; ".join(drift + notes), nodeids)
-    if passed:
-        return _cell("holds", "; ".join(notes), nodeids)
-    return _cell("skipped", "; ".join(_unique(t.reason for t in tests)), nodeids)
+def _first_line(text: str) -> str:
+    return " ".join(text.strip().splitlines()[:1])[:300]
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -328,113 +496,52 @@ def _skip_reason(report: pytest.TestReport) -> str:
 def _failure_message(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     message = getattr(crash, "message", None) or report.longreprtext or "failed"
-    phase = "" if report.when == "call" else f"error in {report.when}: "
-    return phase + " ".join(message.strip().splitlines()[:1])[:300]
+    return _first_line(message)
 
 
-def _device_info(device: str) -> dict:
+def _device(device: str) -> matrix.Device:
     reason = devices.unavailable_reason(device)
-    info = {"type": device, "available": reason is None}
+    info = matrix.Device(type=device, available=reason is None)
     if reason is None:
-        info["name"] = devices.device_name(device)
+        info.name = devices.device_name(device)
     else:
-        info["reason"] = reason
+        info.reason = reason
     if device == "cuda":
-        info["cuda"] = torch.version.cuda
+        import torch
+
+        info.cuda = torch.version.cuda
     return info
 
 
 # ----------------------------------------------------------------------------------------------
 # Hooks: each a line or two into the session object
 
-
-def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    session = config.stash[SESSION]
-    if session.is_worker or not session.show_matrix or not session.results:
-        return
-    terminalreporter.write_sep("=", "blitz claims matrix")
-    for line in render_matrix(session.document()):
-        terminalreporter.write_line(line)
+# The run's one ClaimsSession, made in pytest_configure.
+SESSION: pytest.StashKey[ClaimsSession] = pytest.StashKey()
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = session.config.stash[SESSION]
-    if state.is_worker or not state.json_path:
-        return
-    path = Path(state.json_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state.document(), indent=2) + "\n", encoding="utf-8")
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(SESSION, None)
+    if state is not None and not state.is_worker:
+        state.finish(session, exitstatus)
+        if state.json_path:
+            state.write_json()
 
 
-# ----------------------------------------------------------------------------------------------
-# The matrix as text
-
-CELL_WIDTH = 44
-STATEMENT_WIDTH = 46
-
-
-def cell_text(cell: dict) -> str:
-    """``holds``, ``FAILS: <why>``, ``drift: <note>``, ``skipped: <reason>``."""
-    label = "FAILS" if cell["status"] == "fails" else cell["status"]
-    if cell["status"] == "holds" or not cell["note"]:
-        return label
-    return f"{label}: {cell['note']}"
-
-
-def render_matrix(document: dict) -> list[str]:
-    """The claims matrix as lines of text: a row per claim, a column per device.
-
-    A cell longer than its column is cut and numbered, and a note beside a claim that holds
-    (a measured accuracy, the dtypes accepted) is numbered too; the full texts follow the table.
-    """
-    device_names = [d["type"] for d in document["devices"]]
-    claims = document["claims"]
-    footnotes: list[str] = []
-
-    def footnote(text: str) -> str:
-        if text not in footnotes:
-            footnotes.append(text)
-        return f" [{footnotes.index(text) + 1}]"
-
-    def fit(cell: dict) -> str:
-        text = cell_text(cell)
-        if cell["status"] == "holds" and cell["note"]:
-            return text + footnote(cell["note"])  # a finding, beside a claim that holds
-        if len(text) <= CELL_WIDTH:
-            return text
-        mark = footnote(text)
-        return text[: CELL_WIDTH - len(mark) - 1] + "…" + mark
-
-    header = ["id ", "claim".ljust(STATEMENT_WIDTH)] + [d.ljust(CELL_WIDTH) for d in device_names]
-    lines = [
-        f"torch {document['torch']}, torchvision {document['torchvision']}, "
-        f"python {document['python']}, {document['platform']}",
-        "devices: " + ", ".join(_describe_device(d) for d in document["devices"]),
-        *(f"{key}: {value}" for key, value in document.get("run", {}).items()),
-        "",
-        "  ".join(header).rstrip(),
-    ]
-    counts = dict.fromkeys(STATUS_ORDER, 0)
-    for claim_id, entry in claims.items():
-        statement = textwrap.shorten(entry["statement"], STATEMENT_WIDTH, placeholder="…")
-        row = [claim_id, statement.ljust(STATEMENT_WIDTH)]
-        for device in device_names:
-            cell = entry["results"][device]
-            counts[cell["status"]] += 1
-            row.append(fit(cell).ljust(CELL_WIDTH))
-        lines.append("  ".join(row).rstrip())
-    lines.append("")
-    lines.extend(f"[{i}] {text}" for i, text in enumerate(footnotes, 1))
-    missing = len(catalogue.tested()) - len(claims)
-    total = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    lines.append(
-        f"{len(claims)} claims x {len(device_names)} devices: {total}"
-        + (f"; {missing} catalogue claims not in this run" if missing else "")
-    )
-    return lines
-
-
-def _describe_device(info: dict) -> str:
-    if info["available"]:
-        return f"{info['type']} ({info['name']})"
-    return f"{info['type']} (unavailable)"
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, config: pytest.Config):
+    # Outermost wrapper: the matrix comes after pytest's short summary (-r), the last thing
+    # on the screen before the final counts.
+    result = yield
+    state = config.stash.get(SESSION, None)
+    if state is None or state.is_worker:
+        return result
+    if state.show_matrix and state.results:
+        document = state.document or state.make_document()
+        terminalreporter.write_sep("=", "blitz claims matrix")
+        for line in matrix.render(document):
+            terminalreporter.write_line(line)
+    if state.written:
+        terminalreporter.write_line(state.written)
+    return result

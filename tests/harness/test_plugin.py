@@ -49,6 +49,16 @@ def test_slow():
     pass
 
 
+@pytest.mark.claim("N12")
+def test_partial_runs():
+    pass
+
+
+@pytest.mark.claim("N12")
+def test_partial_skips():
+    pytest.skip("needs a second GPU")
+
+
 def test_untagged():
     pass
 """
@@ -75,9 +85,11 @@ def run_json(pytester: pytest.Pytester, *args: str, subprocess: bool = False) ->
 
 def expected_outcomes() -> dict:
     cuda = CUDA_REASON is None
-    # test_passes[cpu], test_holds_with_a_finding, test_drifts, test_untagged (+ [cuda])
-    passed = 4 + cuda
-    skipped = 2 + 2 * (not cuda)  # test_skipped, test_slow (+ both cuda params)
+    # test_passes[cpu], test_holds_with_a_finding, test_drifts, test_untagged,
+    # test_partial_runs (+ [cuda])
+    passed = 5 + cuda
+    # test_skipped, test_slow, test_partial_skips (+ both cuda params)
+    skipped = 3 + 2 * (not cuda)
     return {"passed": passed, "failed": 1 + cuda, "skipped": skipped}
 
 
@@ -106,9 +118,11 @@ def test_matrix_shows_each_status(suite):
             "T04  * holds [[]*[]]*",
             "N10  * drift: the tutorial prints None*",
             "N11  * skipped: slow: run with --run-slow*",
+            "N12  * holds (1 of 2 tests ran) [[]*[]]*",
             "[[]*[]] measured 42 of 42",
             "[[]*[]] drift: the tutorial prints None; this torch prints zeros",
-            "6 claims x 2 devices: *",
+            "[[]*[]] not run: needs a second GPU",
+            "7 claims x 2 devices: *",
         ]
     )
 
@@ -121,12 +135,17 @@ def test_json_has_the_documented_shape(suite):
     assert {"torchvision", "python", "platform"} <= doc.keys()
     assert [d["type"] for d in doc["devices"]] == devices.candidate_devices()
     assert doc["run"] == {"dataset": "a small one"}
-    assert list(doc["claims"]) == ["T01", "T02", "T03", "T04", "N10", "N11"]
+    assert doc["schema"] == 2
+    assert doc["complete"] is True and doc["exit_status"] == 1 and doc["incomplete_reason"] == ""
+    assert list(doc["claims"]) == ["T01", "T02", "T03", "T04", "N10", "N11", "N12"]
     t01 = doc["claims"]["T01"]
     assert t01["statement"] == "torch.tensor(data) infers the dtype"
     assert t01["section"] == "tensors"
     cpu = t01["results"]["cpu"]
-    assert cpu == {"status": "holds", "note": "", "tests": ["test_suite.py::test_passes[cpu]"]}
+    assert cpu == {
+        "status": "holds", "note": "", "tests": ["test_suite.py::test_passes[cpu]"],
+        "ran": 1, "skipped": 0, "skip_reason": "",
+    }  # fmt: skip
 
 
 def test_json_statuses_and_notes(suite):
@@ -138,7 +157,13 @@ def test_json_statuses_and_notes(suite):
         "status": "skipped",
         "note": "needs something this machine lacks",
         "tests": ["test_suite.py::test_skipped"],
+        "ran": 0,
+        "skipped": 1,
+        "skip_reason": "needs something this machine lacks",
     }
+    assert cell["N12"]["status"] == "holds"
+    assert (cell["N12"]["ran"], cell["N12"]["skipped"]) == (1, 1)
+    assert cell["N12"]["skip_reason"] == "needs a second GPU"
     assert cell["T04"]["status"] == "holds"
     assert cell["T04"]["note"] == "measured 42 of 42"
     assert cell["N10"]["status"] == "drift"
@@ -158,7 +183,7 @@ def test_slow_claims_run_with_run_slow(suite):
 def test_device_option_narrows_the_columns(suite):
     result = suite.runpytest("--device", "cpu", "-k", "test_passes")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["id   claim * cpu", "T01  * holds"])
+    result.stdout.fnmatch_lines(["id   claim * cpu", "T01  * holds", "1 claim x 1 device: 1 holds*"])
     result.stdout.no_fnmatch_line("*cuda*")
 
 
@@ -215,3 +240,266 @@ def test_xdist_gives_the_same_matrix(suite):
     plain = run_json(suite, subprocess=True)
     parallel = run_json(suite, "-n", "2", subprocess=True)
     assert parallel == plain
+
+
+# ----------------------------------------------------------------------------------------------
+# Statuses that say what happened
+
+
+ERROR_SUITE = """
+import pytest
+
+from blitz.errors import EnvironmentProblem
+
+
+@pytest.fixture
+def broken_data():
+    raise EnvironmentProblem("/data/test.npz: not a readable .npz (zip) file: truncated")
+
+
+@pytest.fixture
+def broken_fixture():
+    raise KeyError("a fixture of blitz broke")
+
+
+@pytest.mark.claim("C05")
+def test_needs_data(broken_data):
+    pass
+
+
+@pytest.mark.claim("C06")
+def test_reads_data_in_its_body():
+    raise EnvironmentProblem("/data/train.npz: array 'data' is corrupt (CRC); copy the file again")
+
+
+@pytest.mark.claim("C08")
+def test_needs_a_fixture(broken_fixture):
+    pass
+
+
+@pytest.mark.claim("N03")
+def test_asserts_about_torch():
+    assert 1 + 1 == 3, "torch computed something else"
+"""
+
+
+def test_a_broken_environment_is_an_error_never_fails(pytester, monkeypatch):
+    monkeypatch.delenv(devices.ENV_VAR, raising=False)
+    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
+    pytester.makepyfile(test_errors=ERROR_SUITE)
+    result = pytester.runpytest("--claims-json", "claims.json")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*= blitz claims matrix =*",
+            "N03  * FAILS: AssertionError: torch computed s*",
+            "C05  * error: /data/test.npz: not a readable *",
+            "C06  * error: /data/train.npz: array 'data' is*",
+            "C08  * error: in setup: KeyError: 'a fixture o*",
+            "[[]1[]] FAILS: AssertionError: torch computed something else",
+            "[[]2[]] error: /data/test.npz: not a readable .npz (zip) file: truncated",
+            "[[]3[]] error: /data/train.npz: array 'data' is corrupt (CRC); copy the file again",
+            "[[]4[]] error: in setup: KeyError: 'a fixture of blitz broke'",
+            "4 claims x 2 devices: 1 FAILS, 3 error, 4 skipped*",
+        ]
+    )
+    claims = json.loads((pytester.path / "claims.json").read_text())["claims"]
+    assert claims["C05"]["results"]["cpu"]["status"] == "error"
+    assert claims["C05"]["results"]["cpu"]["note"] == (
+        "/data/test.npz: not a readable .npz (zip) file: truncated"
+    )
+    assert claims["N03"]["results"]["cpu"]["status"] == "fails"
+
+
+ACCELERATOR_SUITE = """
+import pytest
+
+
+@pytest.mark.claim("T07")
+def test_moves_to_the_device(device):
+    pass
+
+
+@pytest.mark.claim("C10")
+def test_device_free_part():
+    pass
+
+
+@pytest.mark.claim("T17")
+def test_device_free_part_that_fails():
+    assert False, "the host copy followed the device tensor"
+
+
+@pytest.mark.claim("T15")
+def test_host_memory(device):
+    pass
+"""
+
+
+def test_a_claim_about_an_accelerator_has_no_cpu_verdict(pytester, monkeypatch):
+    monkeypatch.delenv(devices.ENV_VAR, raising=False)
+    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
+    pytester.makepyfile(test_accelerator=ACCELERATOR_SUITE)
+    result = pytester.runpytest("--claims-json", "claims.json", "-rs")
+    result.stdout.fnmatch_lines(
+        ["SKIPPED [[]1[]] test_accelerator.py:*: a claim about an accelerator: no cpu result"]
+    )
+    claims = json.loads((pytester.path / "claims.json").read_text())["claims"]
+    for claim_id in ("T07", "C10"):
+        assert claims[claim_id]["results"]["cpu"]["status"] == "skipped"
+        assert claims[claim_id]["results"]["cpu"]["note"] == (
+            "a claim about an accelerator: no cpu result"
+        )
+    # A test of it that failed is not hidden behind the missing verdict.
+    assert claims["T17"]["results"]["cpu"]["status"] == "fails"
+    # The mirror: a claim about the host does not run on an accelerator.
+    assert claims["T15"]["results"]["cpu"]["status"] == "holds"
+    assert claims["T15"]["results"]["cuda"]["note"] == (
+        "a claim about the host (CPU-only): no cuda result"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Results are never lost or silently partial
+
+OUTSIDE_PROJECT = """
+def test_must_never_be_collected():
+    raise AssertionError("collected from outside the project's test paths")
+"""
+
+
+def _project(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\naddopts = ["-p", "no:cacheprovider"]\n'
+    )
+    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "test_suite.py").write_text(
+        '\nimport pytest\n\n@pytest.mark.claim("T01")\ndef test_passes(device):\n    pass\n'
+    )
+    pytester.mkdir("other")
+    (pytester.path / "other" / "test_other.py").write_text(OUTSIDE_PROJECT)
+
+
+@pytest.mark.parametrize("form", ["space", "equals", "relative"])
+def test_claims_json_works_every_time_whatever_its_form(pytester, tmp_path_factory, form):
+    """The same command twice: the second time PATH exists, and pytest (before any plugin's
+    option is known) takes it for a test path unless the plugin repairs the rootdir."""
+    _project(pytester)
+    outside = tmp_path_factory.mktemp("results") / "x.json"
+    if form == "space":
+        args = ["--claims-json", str(outside)]
+    elif form == "equals":
+        args = [f"--claims-json={outside}"]
+    else:
+        outside = pytester.path / "results" / "x.json"
+        args = ["--claims-json", "results/x.json"]
+    documents = []
+    for _ in range(2):
+        result = pytester.runpytest(*args, "--device", "cpu")
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+        result.stdout.fnmatch_lines([f"rootdir: {pytester.path}*", "*1 passed*"])
+        document = json.loads(outside.read_text())
+        documents.append((document["complete"], document["claims"]))
+    assert documents[0] == documents[1]
+    assert documents[0][1]["T01"]["results"]["cpu"]["status"] == "holds"
+
+
+def test_a_run_stopped_early_is_marked_incomplete(suite):
+    result = suite.runpytest("--claims-json", "claims.json", "-x", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    document = json.loads((suite.path / "claims.json").read_text())
+    assert document["complete"] is False
+    assert document["exit_status"] == 1
+    assert document["incomplete_reason"].startswith("stopped early: stopping after 1 failures")
+    result.stdout.fnmatch_lines(["INCOMPLETE RUN: stopped early*", "*claims.json (INCOMPLETE)"])
+
+
+def test_an_interrupted_run_never_replaces_a_complete_file(suite):
+    suite.runpytest("--claims-json", "claims.json")
+    complete = (suite.path / "claims.json").read_text()
+    suite.makepyfile(
+        test_zz_interrupt='import pytest\n\n@pytest.mark.claim("A01")\ndef test_ctrl_c():\n'
+        "    raise KeyboardInterrupt\n"
+    )
+    result = suite.runpytest("--claims-json", "claims.json")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert (suite.path / "claims.json").read_text() == complete
+    partial = json.loads((suite.path / "claims.incomplete.json").read_text())
+    assert partial["complete"] is False
+    assert partial["incomplete_reason"] == "interrupted (exit status 2)"
+    result.stdout.fnmatch_lines(["*kept the complete *claims.json*claims.incomplete.json"])
+
+
+def test_the_json_is_written_atomically(suite, monkeypatch):
+    """A write that breaks half-way leaves the earlier file whole and no temporary behind."""
+    from blitz import matrix
+
+    suite.runpytest("--claims-json", "claims.json")
+    before = (suite.path / "claims.json").read_text()
+    document = matrix.load(suite.path / "claims.json")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matrix.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        matrix.dump(document, suite.path / "claims.json")
+    assert (suite.path / "claims.json").read_text() == before
+    assert [p.name for p in suite.path.glob(".claims.json.*")] == []
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda root: (root / "afile").write_text("x") and root / "afile" / "claims.json",
+         "cannot write in *afile*"),
+        (lambda root: root, "a directory, not a file"),
+    ],
+    ids=["folder-is-a-file", "path-is-a-directory"],
+)
+def test_an_unusable_claims_json_path_is_a_usage_error_before_any_test(suite, make, message):
+    path = make(suite.path)
+    result = suite.runpytest("--claims-json", str(path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--claims-json *: {message}*"])
+    result.stdout.no_fnmatch_line("*passed*")
+
+
+def test_the_matrix_is_the_last_thing_before_the_counts(suite):
+    result = suite.runpytest("-ra")
+    lines = result.stdout.lines
+    summary = next(i for i, line in enumerate(lines) if "short test summary info" in line)
+    matrix_at = next(i for i, line in enumerate(lines) if "blitz claims matrix" in line)
+    assert summary < matrix_at
+    assert all(not line.startswith(("SKIPPED", "FAILED")) for line in lines[matrix_at:])
+
+
+# ----------------------------------------------------------------------------------------------
+# Strict where the user was explicit
+
+
+@pytest.mark.skipif(CUDA_REASON is None, reason="checks a missing GPU; a GPU is here")
+def test_an_explicit_missing_device_is_a_usage_error(suite):
+    result = suite.runpytest("--device", "cuda")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--device names cuda, which is not here: {CUDA_REASON}"])
+
+
+@pytest.mark.skipif(CUDA_REASON is None, reason="checks a missing GPU; a GPU is here")
+def test_an_explicit_missing_device_in_the_environment_is_a_usage_error(suite, monkeypatch):
+    monkeypatch.setenv(devices.ENV_VAR, "cpu,cuda")
+    result = suite.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*$BLITZ_DEVICES names cuda, which is not here: {CUDA_REASON}"])
+
+
+def test_an_explicit_data_root_that_does_not_exist_is_a_usage_error(suite, monkeypatch):
+    monkeypatch.delenv("BLITZ_DATA_ROOT", raising=False)
+    result = suite.runpytest("--cifar10-root", "no/such/dir")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--cifar10-root: no/such/dir: no such directory"])
+    monkeypatch.setenv("BLITZ_DATA_ROOT", "no/such/dir")
+    result = suite.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*$BLITZ_DATA_ROOT: no/such/dir: no such directory"])

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from blitz import claims as catalogue
+from blitz import matrix
 from blitz.report import ReportError
 from blitz.report import claims as report
 
@@ -36,9 +37,9 @@ def cell(matrix: report.Matrix, claim_id: str, column: str) -> tuple[str, str]:
     """(status, note text or "") of one claim in the column labelled ``column``."""
     labels = [c.label for c in matrix.columns]
     row = next(r for r in matrix.rows if r.claim_id == claim_id)
-    status, number = row.cells[labels.index(column)]
+    merged = row.cells[labels.index(column)]
     notes = {n.number: n.text for n in matrix.notes}
-    return status, notes.get(number, "")
+    return merged.status, notes.get(merged.number, "")
 
 
 def run_cli(*args: str) -> int:
@@ -109,7 +110,7 @@ def test_a_finding_beside_holds_is_kept():
     assert (status, text) == ("holds", "holds: test accuracy 55.9% on the offline copy")
 
 
-def test_a_claim_without_a_test_on_the_only_device_shows_the_skip_of_its_own_device():
+def test_an_accelerator_claim_on_a_machine_without_a_gpu_shows_the_skip_of_its_own_device():
     status, text = cell(merged(NEW), "T07", "2.14.1+cu130")
     assert status == "skipped"
     assert text.startswith("skipped: CUDA unavailable: no GPU visible to torch 2.14.1+cu130")
@@ -132,7 +133,7 @@ def test_a_run_with_several_devices_splits_every_version_by_device():
     ]
     assert cell(matrix, "T07", "2.14.1+cu130 cuda") == ("holds", "")
     assert cell(matrix, "T07", "2.14.1+cu130 cpu") == (
-        "skipped", "skipped: no test ran on cpu in this run"
+        "skipped", "skipped: a claim about an accelerator: no cpu result"
     )
     status, text = cell(matrix, "T01", "2.0.1+cu117 cuda")
     assert status == "skipped" and "CUDA unavailable" in text
@@ -154,7 +155,7 @@ def test_one_note_in_several_columns_is_numbered_once():
     assert len(drift) == 1
     assert drift[0].columns == ["2.14.1+cu130 cpu", "2.14.1+cu130 cuda"]
     row = next(r for r in matrix.rows if r.claim_id == "N10")
-    assert row.cells == [("drift", drift[0].number)] * 2
+    assert [(c.status, c.number) for c in row.cells] == [("drift", drift[0].number)] * 2
 
 
 def test_a_claim_id_the_catalogue_lacks_is_kept_after_the_catalogue(tmp_path):
@@ -163,7 +164,7 @@ def test_a_claim_id_the_catalogue_lacks_is_kept_after_the_catalogue(tmp_path):
         "statement": "a claim from a newer catalogue",
         "section": "nn",
         "kind": "plain",
-        "results": {"cpu": {"status": "holds", "note": "", "tests": ["t[cpu]"]}},
+        "results": {"cpu": {"status": "holds", "note": "", "tests": ["t[cpu]"], "ran": 1}},
     }
     matrix = merged(write_json(tmp_path / "z.json", document))
     assert matrix.rows[-1].claim_id == "Z99"
@@ -171,14 +172,17 @@ def test_a_claim_id_the_catalogue_lacks_is_kept_after_the_catalogue(tmp_path):
     assert cell(matrix, "Z99", "2.14.1+cu130") == ("holds", "")
 
 
-def test_statuses_and_cell_wording_are_the_plugins():
-    from blitz import plugin
+def test_the_report_words_a_cell_as_the_plugins_matrix_does():
+    """One vocabulary (blitz.matrix): the merged note starts with the single-run cell text."""
+    for status in matrix.STATUSES:
+        one = matrix.Cell(status, "why", ("t[cpu]",), ran=1)
+        assert report.note_text(one).startswith(matrix.cell_text(one))
 
-    assert report.STATUSES == plugin.STATUS_ORDER
-    for status in plugin.STATUS_ORDER:
-        cell = {"status": status, "note": "why", "tests": []}
-        expected = "holds: why" if status == "holds" else plugin.cell_text(cell)
-        assert report._cell_text(cell) == expected
+
+def test_the_report_and_the_plugin_share_one_vocabulary():
+    source = Path(report.__file__).read_text(encoding="utf-8")
+    for literal in ('"fails"', '"holds"', '"drift"', '"FAILS"'):
+        assert literal not in source
 
 
 def test_merging_does_not_import_torch():
@@ -227,9 +231,9 @@ def test_markdown_has_the_runs_a_row_per_claim_and_the_notes(tmp_path):
         for line in lines
     )
     run_rows = [line for line in lines if line.startswith("| 2.")]
-    assert [row.split(" | ")[-2:] for row in run_rows] == [
-        ["cifar10: the offline copy (JPEG-compressed pixels)", "torch-2.14.1-cpu.json |"],
-        ["", "torch-2.0.1-cpu.json |"],
+    assert [row.split(" | ")[-3:] for row in run_rows] == [
+        ["cifar10: the offline copy (JPEG-compressed pixels)", "complete", "torch-2.14.1-cpu.json |"],
+        ["", "complete", "torch-2.0.1-cpu.json |"],
     ]
 
 
@@ -325,7 +329,7 @@ def test_an_unknown_status_is_named_with_its_claim_and_device(tmp_path):
     with pytest.raises(
         ReportError,
         match=rf"^{path}: claim T01, device cpu: unknown status 'passed' "
-        r"\(expected one of fails, drift, holds, skipped\)$",
+        r"\(expected one of fails, error, drift, holds, skipped\)$",
     ):
         report.load(path)
 
@@ -362,3 +366,64 @@ def test_the_command_line_prints_the_error_and_exits_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith(f"python -m blitz.report claims: error: {path}: not JSON")
     assert result.stdout == ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Statuses of schema 2: error, partial results, incomplete runs
+
+
+def _set_cell(document: dict, claim_id: str, device: str, **cell) -> None:
+    document["claims"][claim_id]["results"][device].update(cell)
+
+
+def test_an_error_is_its_own_status_never_fails(tmp_path):
+    document = fixture()
+    _set_cell(
+        document, "C07", "cpu", status="error", ran=1,
+        note="/data/test.npz: not a readable .npz (zip) file: truncated",
+    )  # fmt: skip
+    matrix_ = merged(write_json(tmp_path / "run.json", document))
+    status, text = cell(matrix_, "C07", "2.14.1+cu130")
+    assert status == "error"
+    assert text.startswith("error: /data/test.npz: not a readable .npz (zip) file")
+    counts = report.render_text(matrix_)
+    assert "2.14.1+cu130: " in "\n".join(counts) and "1 error" in "\n".join(counts)
+
+
+def test_a_partial_cell_says_how_many_tests_ran_and_why_not_the_others(tmp_path):
+    document = fixture()
+    _set_cell(
+        document, "T01", "cpu", ran=2, skipped=1, tests=["a[cpu]", "b[cpu]", "c[cpu]"],
+        skip_reason="slow: run with --run-slow",
+    )  # fmt: skip
+    matrix_ = merged(write_json(tmp_path / "run.json", document))
+    row = next(r for r in matrix_.rows if r.claim_id == "T01")
+    assert row.cells[0].label == "holds (2 of 3)"
+    status, text = cell(matrix_, "T01", "2.14.1+cu130")
+    assert text == "holds (2 of 3 tests ran): not run: slow: run with --run-slow"
+
+
+def test_an_incomplete_run_is_marked_in_the_runs_and_its_column(tmp_path):
+    document = fixture()
+    document.update(complete=False, exit_status=2, incomplete_reason="interrupted (exit status 2)")
+    matrix_ = merged(write_json(tmp_path / "run.json", document))
+    assert [c.label for c in matrix_.columns] == ["2.14.1+cu130 (incomplete)"]
+    lines = report.render_text(matrix_)
+    assert "      INCOMPLETE: interrupted (exit status 2)" in lines
+    path = tmp_path / "m.md"
+    assert run_cli(str(tmp_path / "run.json"), "--markdown", str(path)) == 0
+    markdown = path.read_text(encoding="utf-8")
+    assert "| 2.14.1+cu130 (incomplete) |" in markdown
+    assert "INCOMPLETE: interrupted (exit status 2)" in markdown
+
+
+def test_a_file_of_another_schema_is_named(tmp_path):
+    path = mutated(tmp_path, lambda d: d.pop("schema"))
+    with pytest.raises(ReportError, match=rf"^{path}: no 'schema', expected 2: written by another"):
+        report.load(path)
+
+
+def test_a_count_that_is_not_an_integer_is_named(tmp_path):
+    path = mutated(tmp_path, lambda d: _set_cell(d, "T01", "cpu", ran=True))
+    with pytest.raises(ReportError, match=rf"^{path}: claim T01, device cpu: 'ran' should be an"):
+        report.load(path)
