@@ -79,11 +79,17 @@ OFFLINE_FILES = {"train": "train.npz", "test": "test.npz"}
 REACHABILITY_TIMEOUT_S = 5.0
 DOWNLOAD_STALL_TIMEOUT_S = 60.0
 
-HOW_TO_GET = (
-    "get it with --cifar10-root DIR or $BLITZ_DATA_ROOT=DIR (DIR holding torchvision's "
-    f"{OFFICIAL_FOLDER}/ or the offline train.npz + test.npz), or allow the download "
-    "(no --no-download, network needed)"
-)
+# How the pytest plugin's option names the explicit root; the CLI says ``--root DIR``.
+PYTEST_ROOT_OPTION = "--cifar10-root DIR"
+
+
+def how_to_get(root_option: str = PYTEST_ROOT_OPTION) -> str:
+    """How to get the data, in the words of the caller's own ``root_option``."""
+    return (
+        f"get it with {root_option} or ${ROOT_ENV}=DIR (DIR holding torchvision's "
+        f"{OFFICIAL_FOLDER}/ or the offline train.npz + test.npz), or allow the download "
+        "(no --no-download, network needed)"
+    )
 
 
 class CIFAR10NotFound(LookupError):
@@ -147,12 +153,14 @@ def find_cifar10(
     *,
     download: bool = True,
     default: str | os.PathLike | None = None,
+    root_option: str = PYTEST_ROOT_OPTION,
 ) -> Cifar10Source:
     """Find CIFAR-10 in the order of the module docstring; ``CIFAR10NotFound`` when none is.
 
     ``root`` is the explicit root (see ``explicit_root``); ``default`` replaces
     ``default_root()``. Finding checks which files are there; reading them (``dataset``) checks
-    their contents.
+    their contents. ``root_option`` is how the caller's own option names the explicit root, for
+    the "how to get it" hint (the pytest option by default).
     """
     if root is not None:
         root = Path(root)
@@ -174,7 +182,7 @@ def find_cifar10(
         return Cifar10Source(OFFLINE, root)
     raise CIFAR10NotFound(
         f"CIFAR-10 not found: looked in {looked} for {OFFICIAL_FOLDER}/ or train.npz + test.npz; "
-        f"{why_not_downloaded}; {HOW_TO_GET}"
+        f"{why_not_downloaded}; {how_to_get(root_option)}"
     )
 
 

@@ -361,6 +361,14 @@ def test_nothing_found_is_one_line_saying_where_and_how(tmp_path):
         assert how in message
 
 
+def test_the_hint_names_the_callers_own_option(tmp_path):
+    with pytest.raises(data.CIFAR10NotFound) as info:
+        data.find_cifar10(tmp_path, download=False, root_option="--root DIR")
+    message = str(info.value)
+    assert "get it with --root DIR or $BLITZ_DATA_ROOT=DIR" in message
+    assert "--cifar10-root" not in message
+
+
 def test_unreachable_network_gives_up_before_downloading(tmp_path, monkeypatch):
     timeouts = []
 
