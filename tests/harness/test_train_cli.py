@@ -1,0 +1,117 @@
+"""``python -m blitz.train`` checks its input: one line and exit status 2, never a traceback.
+
+Arguments are checked before any data is looked for (``find_cifar10`` is replaced by a failure
+where a test expects it not to be reached). Nothing here trains or downloads.
+"""
+
+import runpy
+import sys
+
+import pytest
+import torch
+
+from blitz import data, devices, train
+
+
+def run(argv, capsys):
+    """``main(argv)``: (exit status, stdout, stderr)."""
+    try:
+        status = train.main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_line(text: str) -> str:
+    lines = text.splitlines()
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    return lines[0]
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    """Fail the test if the CLI goes looking for data."""
+
+    def find_cifar10(*args, **kwargs):
+        raise AssertionError("the data was looked for before the arguments were checked")
+
+    monkeypatch.setattr(data, "find_cifar10", find_cifar10)
+
+
+# ----------------------------------------------------------------------------------------------
+# Arguments
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
+        (["--epochs", "-2"], "argument --epochs: must be at least 1, got -2"),
+        (["--epochs", "two"], "argument --epochs: not an integer: 'two'"),
+        (["--width", "0"], "argument --width: must be at least 1, got 0"),
+        (["--threads", "0"], "argument --threads: must be at least 1, got 0"),
+        (["--seeds", "42", "-1"], "argument --seeds: a seed is an integer from 0 to 2**64 - 1"),
+        (["--seeds", str(2**64)], "argument --seeds: a seed is an integer from 0 to 2**64 - 1"),
+        (["--device", "bogus"], "argument --device: unknown device 'bogus' (choose from cpu, cuda"),
+        (["--device", "meta"], "argument --device: unknown device 'meta'"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+    ids=[
+        "epochs-0", "epochs-negative", "epochs-word", "width-0", "threads-0", "seed-negative",
+        "seed-too-big", "device-bogus", "device-meta", "unknown-option",
+    ],
+)  # fmt: skip
+def test_a_bad_argument_is_one_line_and_status_2(capsys, no_data, argv, says):
+    status, out, err = run(argv, capsys)
+    assert status == 2 and out == ""
+    line = one_line(err)
+    assert line.startswith("python -m blitz.train: error: ") and says in line
+
+
+def test_cuda_without_a_gpu_says_why(capsys, no_data, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    reason = devices.unavailable_reason("cuda")
+    for device in ("cuda", "cuda:0"):
+        status, out, err = run(["--device", device], capsys)
+        assert status == 2 and out == ""
+        assert one_line(err).endswith(f"argument --device: {reason} (see --help)")
+
+
+def test_a_gpu_index_beyond_those_present_is_refused(capsys, no_data, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    status, _, err = run(["--device", "cuda:1"], capsys)
+    assert status == 2
+    assert "argument --device: cuda:1 unavailable: torch sees 1 CUDA device(s)" in one_line(err)
+
+
+def test_a_root_that_does_not_exist_is_refused_without_a_download(capsys, no_data, tmp_path):
+    missing = tmp_path / "nowhere"
+    status, _, err = run(["--root", str(missing)], capsys)
+    assert status == 2 and f"argument --root: no such directory: {missing}" in one_line(err)
+    assert not missing.exists()
+
+
+def test_a_root_from_the_environment_that_does_not_exist_is_refused(
+    capsys, no_data, tmp_path, monkeypatch
+):
+    missing = tmp_path / "nowhere"
+    monkeypatch.setenv(data.ROOT_ENV, str(missing))
+    status, _, err = run([], capsys)
+    assert status == 2 and f"${data.ROOT_ENV}: no such directory: {missing}" in one_line(err)
+    assert not missing.exists()
+
+
+@pytest.mark.filterwarnings("ignore:'blitz.train' found in sys.modules:RuntimeWarning")
+def test_the_module_run_as_a_program_checks_before_loading_anything(
+    capsys, no_data, tmp_path, monkeypatch
+):
+    """``python -m blitz.train ...`` (run in this process: a new one takes seconds to start)."""
+    monkeypatch.setattr(sys, "argv", ["blitz.train", "--epochs", "0", "--root", str(tmp_path)])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("blitz.train", run_name="__main__")
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == ""
+    assert "argument --epochs: must be at least 1, got 0" in one_line(err)
