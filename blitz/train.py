@@ -524,6 +524,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from blitz import data  # torchvision: imported only where the data is needed
@@ -531,14 +536,21 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     try:
-        source = data.find_cifar10(args.root, download=not args.no_download)
-    except data.CIFAR10NotFound as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        source = data.find_cifar10(
+            args.root, download=not args.no_download, root_option="--root DIR"
+        )
+        transform = data.tutorial_transform()
+        trainset = source.dataset(train=True, transform=transform)
+        testset = source.dataset(train=False, transform=transform)
+        for dataset in (trainset, testset):
+            # Read the images now (the offline copy reads them on first use), so that a damaged
+            # file is found here, before training, on either path.
+            dataset.data  # noqa: B018
+    except (data.CIFAR10NotFound, data.CIFAR10CorruptError) as exc:
+        return _fail(str(exc))
+    except (OSError, RuntimeError) as exc:  # e.g. a disk error (the message names the file)
+        return _fail(f"reading CIFAR-10 failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
     print(source.note)
-    transform = data.tutorial_transform()
-    trainset = source.dataset(train=True, transform=transform)
-    testset = source.dataset(train=False, transform=transform)
     device = torch.device(args.device)
     if args.literal:
         train_loader = tutorial_loader(trainset)

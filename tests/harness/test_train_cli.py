@@ -1,16 +1,22 @@
 """``python -m blitz.train`` checks its input: one line and exit status 2, never a traceback.
 
 Arguments are checked before any data is looked for (``find_cifar10`` is replaced by a failure
-where a test expects it not to be reached). Nothing here trains or downloads.
+where a test expects it not to be reached); a missing or damaged copy of CIFAR-10 is one line
+naming the file. Nothing here trains or downloads.
 """
 
+import errno
 import runpy
 import sys
 
+import numpy as np
 import pytest
 import torch
+import torchvision
 
 from blitz import data, devices, train
+
+SMALL = {"train": 24, "test": 12}
 
 
 def run(argv, capsys):
@@ -115,3 +121,77 @@ def test_the_module_run_as_a_program_checks_before_loading_anything(
     out, err = capsys.readouterr()
     assert info.value.code == 2 and out == ""
     assert "argument --epochs: must be at least 1, got 0" in one_line(err)
+
+
+# ----------------------------------------------------------------------------------------------
+# The data
+
+
+@pytest.fixture
+def small_sizes(monkeypatch):
+    """Small offline copies: 24 training and 12 test images instead of 50,000 and 10,000."""
+    monkeypatch.setattr(data, "SPLIT_SIZES", dict(SMALL))
+
+
+def write_copy(root):
+    rng = np.random.default_rng(0)
+    for split, n in SMALL.items():
+        images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        np.savez_compressed(
+            root / data.OFFLINE_FILES[split], data=images, labels=np.arange(n) % 10
+        )
+    return root / "train.npz", root / "test.npz"
+
+
+def data_error(argv, capsys) -> str:
+    status, _, err = run([*argv, "--no-download", "--no-progress"], capsys)
+    assert status == 2
+    return one_line(err)
+
+
+def test_no_data_is_one_line_naming_the_clis_own_option(capsys, tmp_path):
+    line = data_error(["--root", str(tmp_path)], capsys)
+    assert f"CIFAR-10 not found: looked in {tmp_path} (explicit root)" in line
+    assert "get it with --root DIR or $BLITZ_DATA_ROOT=DIR" in line
+    assert "--cifar10-root" not in line
+
+
+def test_a_truncated_file_is_one_line_naming_it(capsys, tmp_path, small_sizes):
+    _, test_path = write_copy(tmp_path)
+    test_path.write_bytes(test_path.read_bytes()[:100])
+    line = data_error(["--root", str(tmp_path)], capsys)
+    assert f"error: {test_path}: not a readable .npz" in line
+
+
+@pytest.mark.parametrize("literal", [False, True], ids=["fast", "literal"])
+def test_damaged_images_are_one_line_naming_the_file_before_training(
+    capsys, tmp_path, small_sizes, literal
+):
+    train_path, _ = write_copy(tmp_path)
+    raw = bytearray(train_path.read_bytes())
+    middle = len(raw) // 3  # inside the compressed images: found when they are read
+    raw[middle : middle + 64] = bytes(64)
+    train_path.write_bytes(bytes(raw))
+    line = data_error(["--root", str(tmp_path), *(["--literal"] if literal else [])], capsys)
+    assert f"error: {train_path}: array 'data' is corrupt" in line
+
+
+def test_damaged_official_files_are_one_line_naming_the_file(capsys, tmp_path):
+    folder = tmp_path / data.OFFICIAL_FOLDER
+    folder.mkdir()
+    cls = torchvision.datasets.CIFAR10
+    for name, _ in [*cls.train_list, *cls.test_list, [cls.meta["filename"], None]]:
+        (folder / name).write_bytes(b"not CIFAR-10")
+    line = data_error(["--root", str(tmp_path)], capsys)
+    assert f"error: {folder / 'data_batch_1'}: torchvision's CIFAR-10 file" in line
+
+
+def test_a_read_error_is_one_line_naming_the_file(capsys, tmp_path, small_sizes, monkeypatch):
+    train_path, _ = write_copy(tmp_path)
+
+    def read_fails(path, size):
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(data, "read_offline_images", read_fails)
+    line = data_error(["--root", str(tmp_path)], capsys)
+    assert f"OSError: [Errno 5] Input/output error: '{train_path}'" in line
