@@ -16,7 +16,8 @@ Where the data is found (``find_cifar10``), in this order:
 
 When nothing is found, ``CIFAR10NotFound`` says in one line where it looked and how to get the
 data. A corrupt or partial copy (truncated file, missing array, wrong shape or dtype, labels out
-of range, failed checksum) is ``CIFAR10CorruptError``, naming the file and what is wrong.
+of range, failed checksum) is ``CIFAR10CorruptError``, naming the file and what is wrong; so is
+a download whose archive or extracted files fail torchvision's MD5 check.
 
 The offline copy: two NumPy ``.npz`` files, ``data`` uint8 (N, 32, 32, 3) HWC RGB and ``labels``
 int64 (N,), N = 50,000 (train) and 10,000 (test), images and order the original CIFAR-10's. Its
@@ -80,11 +81,17 @@ OFFLINE_FILES = {"train": "train.npz", "test": "test.npz"}
 REACHABILITY_TIMEOUT_S = 5.0
 DOWNLOAD_STALL_TIMEOUT_S = 60.0
 
-HOW_TO_GET = (
-    "get it with --cifar10-root DIR or $BLITZ_DATA_ROOT=DIR (DIR holding torchvision's "
-    f"{OFFICIAL_FOLDER}/ or the offline train.npz + test.npz), or allow the download "
-    "(no --no-download, network needed)"
-)
+# How the pytest plugin's option names the explicit root; the CLI says ``--root DIR``.
+PYTEST_ROOT_OPTION = "--cifar10-root DIR"
+
+
+def how_to_get(root_option: str = PYTEST_ROOT_OPTION) -> str:
+    """How to get the data, in the words of the caller's own ``root_option``."""
+    return (
+        f"get it with {root_option} or ${ROOT_ENV}=DIR (DIR holding torchvision's "
+        f"{OFFICIAL_FOLDER}/ or the offline train.npz + test.npz), or allow the download "
+        "(no --no-download, network needed)"
+    )
 
 
 class CIFAR10NotFound(LookupError):
@@ -150,12 +157,14 @@ def find_cifar10(
     *,
     download: bool = True,
     default: str | os.PathLike | None = None,
+    root_option: str = PYTEST_ROOT_OPTION,
 ) -> Cifar10Source:
     """Find CIFAR-10 in the order of the module docstring; ``CIFAR10NotFound`` when none is.
 
     ``root`` is the explicit root (see ``explicit_root``); ``default`` replaces
     ``default_root()``. Finding checks which files are there; reading them (``dataset``) checks
-    their contents.
+    their contents. ``root_option`` is how the caller's own option names the explicit root, for
+    the "how to get it" hint (the pytest option by default).
     """
     if root is not None:
         root = Path(root)
@@ -177,14 +186,23 @@ def find_cifar10(
         return Cifar10Source(OFFLINE, root)
     raise CIFAR10NotFound(
         f"CIFAR-10 not found: looked in {looked} for {OFFICIAL_FOLDER}/ or train.npz + test.npz; "
-        f"{why_not_downloaded}; {HOW_TO_GET}"
+        f"{why_not_downloaded}; {how_to_get(root_option)}"
     )
 
 
 def _kind_in(root: Path, offline: bool = True) -> str | None:
-    """``official`` or ``offline`` when ``root`` holds that copy (either file of it), or None."""
-    if (root / OFFICIAL_FOLDER).is_dir():
+    """``official`` or ``offline`` when ``root`` holds that copy (either file of it), or None.
+
+    Something other than a folder where torchvision's folder belongs is ``CIFAR10CorruptError``.
+    """
+    folder = root / OFFICIAL_FOLDER
+    if folder.is_dir():
         return OFFICIAL
+    if folder.exists():
+        raise CIFAR10CorruptError(
+            f"{folder}: not a folder (torchvision's CIFAR-10 files belong in a folder of that "
+            "name); remove it"
+        )
     if offline and any((root / name).exists() for name in OFFLINE_FILES.values()):
         return OFFLINE
     return None
@@ -194,7 +212,9 @@ def download_official(root: Path) -> str | None:
     """Download torchvision's CIFAR-10 into ``root``; None on success, else why not (one line).
 
     torchvision's own download, with its progress bar, as the tutorial's
-    ``CIFAR10(download=True)``; bounded so that it fails fast without network.
+    ``CIFAR10(download=True)``; bounded so that it fails fast without network. What it
+    downloaded or extracted failing torchvision's MD5 check is ``CIFAR10CorruptError`` naming
+    the file: a damaged copy, not a missing one.
     """
     url = torchvision.datasets.CIFAR10.url
     unreachable = check_reachable(url)
@@ -204,11 +224,35 @@ def download_official(root: Path) -> str | None:
     socket.setdefaulttimeout(DOWNLOAD_STALL_TIMEOUT_S)
     try:
         torchvision.datasets.CIFAR10(str(root), train=True, download=True)
-    except (OSError, http.client.HTTPException, tarfile.TarError, RuntimeError) as exc:
-        # OSError covers URLError and timeouts; torchvision raises RuntimeError on a bad MD5.
+    except RuntimeError as exc:
+        # torchvision's MD5 checks, of the archive and then of the files it extracted: name the
+        # file that failed (torchvision does not).
+        fault = _downloaded_fault(root, url)
+        if fault is not None:
+            raise CIFAR10CorruptError(fault) from None
+        return f"download from {url} failed: {_one_line(exc)}"
+    except (OSError, http.client.HTTPException, tarfile.TarError) as exc:
+        # OSError covers URLError and timeouts.
         return f"download from {url} failed: {_one_line(exc)}"
     finally:
         socket.setdefaulttimeout(previous)
+    return None
+
+
+def _downloaded_fault(root: Path, url: str) -> str | None:
+    """Which file of a download into ``root`` fails torchvision's MD5 check, in one line."""
+    cls = torchvision.datasets.CIFAR10
+    archive = root / cls.filename
+    if archive.is_file() and not check_integrity(str(archive), cls.tgz_md5):
+        return (
+            f"{archive}: the CIFAR-10 archive downloaded from {url} fails its MD5 check "
+            f"(expected {cls.tgz_md5}): the transfer broke or the server sent something else; "
+            "the next run downloads it again"
+        )
+    if (root / OFFICIAL_FOLDER).is_dir():
+        bad = official_faults(root)
+        if bad:
+            return _official_fault_message(root, bad)
     return None
 
 
@@ -240,11 +284,15 @@ def load_official(root: Path, train: bool, transform: Callable | None = None) ->
         bad = official_faults(root)
         if not bad:
             raise
-        raise CIFAR10CorruptError(
-            f"{bad[0]}: torchvision's CIFAR-10 file is missing or fails its MD5 check "
-            f"({len(bad)} bad file(s) in {root / OFFICIAL_FOLDER}); delete the folder to "
-            "download it again"
-        ) from None
+        raise CIFAR10CorruptError(_official_fault_message(root, bad)) from None
+
+
+def _official_fault_message(root: Path, bad: list[Path]) -> str:
+    return (
+        f"{bad[0]}: torchvision's CIFAR-10 file is missing or fails its MD5 check "
+        f"({len(bad)} bad file(s) in {root / OFFICIAL_FOLDER}); delete the folder to "
+        "download it again"
+    )
 
 
 def official_faults(root: Path) -> list[Path]:

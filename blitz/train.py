@@ -405,45 +405,152 @@ def _ddp_worker(
 # ==============================================================================================
 # Command line: the protocol, seed after seed
 
+PROG = "python -m blitz.train"
+MAX_SEED = 2**64 - 1  # torch.manual_seed takes seeds up to this
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m blitz.train",
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and status 2), without the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is an integer from 0 to 2**64 - 1, got {text}")
+    return value
+
+
+def _device(text: str) -> str:
+    """A device that is here: its type known and available, its index (cuda) present."""
+    from blitz import devices
+
+    known = devices.candidate_devices()
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in known:
+        raise argparse.ArgumentTypeError(
+            f"unknown device {text!r} (choose from {', '.join(known)}, e.g. cuda:0)"
+        )
+    reason = devices.unavailable_reason(device.type)
+    if reason is not None:
+        raise argparse.ArgumentTypeError(reason)
+    if device.type == "cuda" and device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            raise argparse.ArgumentTypeError(
+                f"{text} unavailable: torch sees {count} CUDA device(s)"
+                + (f" (cuda:0 to cuda:{count - 1})" if count else "")
+            )
+    return text
+
+
+def _directory(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"not a directory: {text}" if path.exists() else f"no such directory: {text}"
+        )
+    return path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, every argument checked: a bad one exits with one line and status 2."""
+    parser = _Parser(
+        prog=PROG,
         description="Train the tutorial's Net on CIFAR-10 by its protocol; print accuracy, time.",
     )
     parser.add_argument(
-        "--root", default=None, help="CIFAR-10 root (default: $BLITZ_DATA_ROOT or the default root)"
+        "--root",
+        type=_directory,
+        default=None,
+        metavar="DIR",
+        help="an existing CIFAR-10 root (default: $BLITZ_DATA_ROOT or the default root)",
     )
     parser.add_argument("--no-download", action="store_true", help="never download CIFAR-10")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[PROTOCOL.seed], help="default: 42")
+    parser.add_argument(
+        "--seeds", type=_seed, nargs="+", default=[PROTOCOL.seed], metavar="SEED",
+        help="one run per seed, 0 to 2**64 - 1 (default: 42)",
+    )  # fmt: skip
     parser.add_argument(
         "--literal",
         action="store_true",
         help="the tutorial's DataLoader path (default: the fast path)",
     )
-    parser.add_argument("--device", default="cpu", help="default: cpu")
     parser.add_argument(
-        "--width", type=int, default=6, help="channels between the convolutions (default: 6)"
-    )
-    parser.add_argument("--epochs", type=int, default=PROTOCOL.epochs, help="default: 2")
+        "--device", type=_device, default="cpu",
+        help="cpu, cuda, cuda:N or another accelerator present (default: cpu)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--width", type=_positive_int, default=6,
+        help="channels between the convolutions (default: 6)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--epochs", type=_positive_int, default=PROTOCOL.epochs,
+        help="passes over the training images (default: 2)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
-        "--threads", type=int, default=1, help="torch CPU threads (default: 1, see cpu_threads)"
-    )
+        "--threads", type=_positive_int, default=1,
+        help="torch CPU threads (default: 1, see cpu_threads)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.root is None:
+        from blitz.data import ROOT_ENV
+
+        from_env = os.environ.get(ROOT_ENV)
+        if from_env:
+            try:
+                args.root = _directory(from_env)
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"${ROOT_ENV}: {exc}")
+    return args
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     from blitz import data  # torchvision: imported only where the data is needed
 
     torch.set_num_threads(args.threads)
 
     try:
-        source = data.find_cifar10(data.explicit_root(args.root), download=not args.no_download)
-    except data.CIFAR10NotFound as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        source = data.find_cifar10(
+            args.root, download=not args.no_download, root_option="--root DIR"
+        )
+        transform = data.tutorial_transform()
+        trainset = source.dataset(train=True, transform=transform)
+        testset = source.dataset(train=False, transform=transform)
+        for dataset in (trainset, testset):
+            # Read the images now (the offline copy reads them on first use), so that a damaged
+            # file is found here, before training, on either path.
+            dataset.data  # noqa: B018
+    except (data.CIFAR10NotFound, data.CIFAR10CorruptError) as exc:
+        return _fail(str(exc))
+    except (OSError, RuntimeError) as exc:  # e.g. a disk error (the message names the file)
+        return _fail(f"reading CIFAR-10 failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
     print(source.note)
-    transform = data.tutorial_transform()
-    trainset = source.dataset(train=True, transform=transform)
-    testset = source.dataset(train=False, transform=transform)
     device = torch.device(args.device)
     if args.literal:
         train_loader = tutorial_loader(trainset)

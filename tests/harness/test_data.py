@@ -4,8 +4,13 @@ These tests check the library, not torch: they write small or broken copies to `
 never touch the network (the download is replaced where a test needs one).
 """
 
+import functools
+import hashlib
+import http.server
 import io
 import socket
+import tarfile
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -200,6 +205,104 @@ def test_official_files_failing_their_checksum_name_the_file(tmp_path):
         source.dataset(train=False)
 
 
+def _official_files():
+    cls = torchvision.datasets.CIFAR10
+    return [name for name, _ in [*cls.train_list, *cls.test_list, [cls.meta["filename"], None]]]
+
+
+@pytest.fixture
+def serve(monkeypatch, tmp_path):
+    """Point torchvision's CIFAR-10 download at an HTTP server on the loopback interface.
+
+    ``serve(tarball, md5=None)`` serves ``tarball`` as the CIFAR-10 archive; torchvision's own
+    download then runs unchanged (reachability check, transfer, MD5 checks, extraction) without
+    network. ``md5`` replaces the official archive's checksum.
+    """
+    folder = tmp_path / "server"
+    folder.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def serve(tarball: bytes, md5: str | None = None) -> None:
+        name = torchvision.datasets.CIFAR10.filename
+        (folder / name).write_bytes(tarball)
+        url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
+        monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", url)
+        if md5 is not None:
+            monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", md5)
+
+    yield serve
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def _tarball_of_bad_official_files() -> bytes:
+    """A tar.gz of cifar-10-batches-py/ whose files have the right names, the wrong content."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name in _official_files():
+            content = b"not CIFAR-10"
+            info = tarfile.TarInfo(f"{data.OFFICIAL_FOLDER}/{name}")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def test_a_download_failing_its_md5_is_an_error_naming_the_file(tmp_path, serve):
+    root = tmp_path / "root"
+    serve(b"<html>a proxy's login page</html>")
+    with pytest.raises(data.CIFAR10CorruptError) as info:
+        data.find_cifar10(root, download=True)
+    message = str(info.value)
+    tarball = root / torchvision.datasets.CIFAR10.filename
+    assert "\n" not in message
+    assert message.startswith(f"{tarball}: ") and "MD5" in message
+
+
+def test_downloaded_files_failing_their_md5_are_an_error_naming_the_file(tmp_path, serve):
+    root = tmp_path / "root"
+    tarball = _tarball_of_bad_official_files()
+    serve(tarball, md5=hashlib.md5(tarball).hexdigest())
+    with pytest.raises(data.CIFAR10CorruptError) as info:
+        data.find_cifar10(root, download=True)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{root / data.OFFICIAL_FOLDER / 'data_batch_1'}: ")
+    assert "MD5" in message
+
+
+@pytest.mark.parametrize("download", [False, True])
+def test_a_damaged_official_folder_is_an_error_naming_the_file(tmp_path, monkeypatch, download):
+    monkeypatch.setattr(data, "download_official", _no_download)
+    folder = tmp_path / data.OFFICIAL_FOLDER
+    folder.mkdir()
+    for name in _official_files():
+        (folder / name).write_bytes(b"not CIFAR-10")  # altered
+    (folder / "data_batch_1").write_bytes(b"")  # truncated; the first bad file is named
+    source = data.find_cifar10(tmp_path, download=download)
+    for train_split in (True, False):
+        with pytest.raises(data.CIFAR10CorruptError) as info:
+            source.dataset(train=train_split)
+        assert str(info.value).startswith(f"{folder / 'data_batch_1'}: ")
+
+
+def test_a_file_in_place_of_the_official_folder_is_an_error_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "download_official", _no_download)
+    (tmp_path / data.OFFICIAL_FOLDER).write_bytes(b"not a folder")
+    for download in (False, True):
+        with pytest.raises(data.CIFAR10CorruptError) as info:
+            data.find_cifar10(tmp_path, download=download)
+        assert str(info.value).startswith(f"{tmp_path / data.OFFICIAL_FOLDER}: not a folder")
+
+
 # ----------------------------------------------------------------------------------------------
 # Where the data is looked for
 
@@ -256,6 +359,14 @@ def test_nothing_found_is_one_line_saying_where_and_how(tmp_path):
     assert str(tmp_path) in message and "download disabled (--no-download)" in message
     for how in ("--cifar10-root", "BLITZ_DATA_ROOT", "train.npz", "cifar-10-batches-py"):
         assert how in message
+
+
+def test_the_hint_names_the_callers_own_option(tmp_path):
+    with pytest.raises(data.CIFAR10NotFound) as info:
+        data.find_cifar10(tmp_path, download=False, root_option="--root DIR")
+    message = str(info.value)
+    assert "get it with --root DIR or $BLITZ_DATA_ROOT=DIR" in message
+    assert "--cifar10-root" not in message
 
 
 def test_unreachable_network_gives_up_before_downloading(tmp_path, monkeypatch):
@@ -327,6 +438,29 @@ def test_with_a_corrupt_copy_cifar_tests_fail_naming_the_file(claims_pytester, t
     result = claims_pytester.runpytest_inprocess(f"--cifar10-root={root}", "--no-claims-matrix")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*CIFAR10CorruptError: {test_path}: not a readable .npz*"])
+
+
+def test_with_damaged_official_files_cifar_tests_fail_naming_the_file(claims_pytester, tmp_path):
+    folder = tmp_path / "copy" / data.OFFICIAL_FOLDER
+    folder.mkdir(parents=True)
+    for name in _official_files():
+        (folder / name).write_bytes(b"not CIFAR-10")
+    result = claims_pytester.runpytest_inprocess(
+        f"--cifar10-root={folder.parent}", "--no-claims-matrix"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*CIFAR10CorruptError: {folder / 'data_batch_1'}: *MD5*"])
+
+
+def test_with_a_download_failing_its_md5_cifar_tests_fail_naming_the_file(
+    claims_pytester, tmp_path, serve
+):
+    root = tmp_path / "root"
+    serve(b"<html>a proxy's login page</html>")
+    result = claims_pytester.runpytest_inprocess(f"--cifar10-root={root}", "--no-claims-matrix")
+    result.assert_outcomes(errors=1)
+    tarball = root / torchvision.datasets.CIFAR10.filename
+    result.stdout.fnmatch_lines([f"*CIFAR10CorruptError: {tarball}: *MD5*"])
 
 
 # ----------------------------------------------------------------------------------------------
