@@ -8,6 +8,7 @@ import functools
 import hashlib
 import http.server
 import io
+import json
 import socket
 import tarfile
 import threading
@@ -258,6 +259,7 @@ def _tarball_of_bad_official_files() -> bytes:
 
 def test_a_download_failing_its_md5_is_an_error_naming_the_file(tmp_path, serve):
     root = tmp_path / "root"
+    root.mkdir()
     serve(b"<html>a proxy's login page</html>")
     with pytest.raises(data.CIFAR10CorruptError) as info:
         data.find_cifar10(root, download=True)
@@ -422,6 +424,7 @@ def claims_pytester(pytester):
 
 
 def test_without_data_and_network_cifar_tests_skip_with_one_line(claims_pytester, tmp_path):
+    (tmp_path / "empty").mkdir()
     result = claims_pytester.runpytest_inprocess(
         "-rs", "--no-download", f"--cifar10-root={tmp_path / 'empty'}", "--no-claims-matrix"
     )
@@ -440,6 +443,21 @@ def test_with_a_corrupt_copy_cifar_tests_fail_naming_the_file(claims_pytester, t
     result.stdout.fnmatch_lines([f"*CIFAR10CorruptError: {test_path}: not a readable .npz*"])
 
 
+def test_a_truncated_copy_gives_error_cells_never_fails(claims_pytester, tmp_path):
+    root = tmp_path / "copy"
+    _, test_path = write_copy(root)
+    test_path.write_bytes(test_path.read_bytes()[:100])
+    result = claims_pytester.runpytest_inprocess(f"--cifar10-root={root}", "--claims-json=c.json")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(
+        ["C04  * error: *", f"[[]1[]] error: {test_path}: not a readable .npz*", "*1 error*"]
+    )
+    result.stdout.no_fnmatch_line("*FAILS*")
+    cell = json.loads((claims_pytester.path / "c.json").read_text())["claims"]["C04"]["results"]
+    assert cell["cpu"]["status"] == "error"
+    assert cell["cpu"]["note"].startswith(f"{test_path}: not a readable .npz")
+
+
 def test_with_damaged_official_files_cifar_tests_fail_naming_the_file(claims_pytester, tmp_path):
     folder = tmp_path / "copy" / data.OFFICIAL_FOLDER
     folder.mkdir(parents=True)
@@ -456,6 +474,7 @@ def test_with_a_download_failing_its_md5_cifar_tests_fail_naming_the_file(
     claims_pytester, tmp_path, serve
 ):
     root = tmp_path / "root"
+    root.mkdir()
     serve(b"<html>a proxy's login page</html>")
     result = claims_pytester.runpytest_inprocess(f"--cifar10-root={root}", "--no-claims-matrix")
     result.assert_outcomes(errors=1)

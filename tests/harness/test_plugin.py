@@ -422,7 +422,7 @@ def test_an_interrupted_run_never_replaces_a_complete_file(suite):
         test_zz_interrupt='import pytest\n\n@pytest.mark.claim("A01")\ndef test_ctrl_c():\n'
         "    raise KeyboardInterrupt\n"
     )
-    result = suite.runpytest("--claims-json", "claims.json")
+    result = suite.runpytest("--claims-json", "claims.json", no_reraise_ctrlc=True)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert (suite.path / "claims.json").read_text() == complete
     partial = json.loads((suite.path / "claims.incomplete.json").read_text())
