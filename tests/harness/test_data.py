@@ -514,7 +514,8 @@ def test_fast_loader_gives_the_dataloaders_batches_epoch_after_epoch(
 
     (expected, expected_next), (got, got_next) = epochs(loader), epochs(fast)
     assert torch.equal(expected_next, got_next)
-    for epoch, fast_epoch in zip(expected, got, strict=True):
+    assert len(expected) == len(got)
+    for epoch, fast_epoch in zip(expected, got):
         assert len(epoch) == len(fast_epoch)
         for (x, y), (fx, fy) in zip(epoch, fast_epoch):
             assert torch.equal(x, fx) and torch.equal(y, fy)
