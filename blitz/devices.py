@@ -13,8 +13,10 @@ import platform
 
 import torch
 
+from blitz.options import DEVICES_ENV
+
 KNOWN_DEVICES = ("cpu", "cuda")
-ENV_VAR = "BLITZ_DEVICES"
+ENV_VAR = DEVICES_ENV
 
 
 def _current_accelerator() -> str | None:

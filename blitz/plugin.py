@@ -1,7 +1,9 @@
 """The blitz pytest plugin: devices, the ``claim`` marker, per-claim results and the claims matrix.
 
-Registered as a ``pytest11`` entry point (so that its options are known early) and named in the
-project's root ``conftest.py`` (so that a checkout that is not installed loads it too).
+Active only where a run asks for it: the project's root ``conftest.py`` names it
+(``pytest_plugins = ["blitz.plugin"]``), or ``-p blitz.plugin``. Installing blitz registers only
+``blitz.options`` (the command-line options, torch-free), so other projects' test runs are not
+changed: no torch import, no parametrization of their ``device`` arguments.
 
 - Every test that takes a ``device`` argument runs once per device (ids end in ``[cpu]`` /
   ``[cuda]``); a device that is not present is a skipped parameter with the reason. A device
@@ -29,8 +31,7 @@ from pathlib import Path
 import pytest
 
 from blitz import claims as catalogue
-from blitz import devices
-from blitz import matrix
+from blitz import devices, matrix, options
 from blitz.errors import EnvironmentProblem
 
 # Keys of the (name, value) pairs a test carries in ``user_properties``.
@@ -41,120 +42,17 @@ NOTE_KEY = "blitz.note"
 RUN_KEY = "blitz.run"
 ERROR_KEY = "blitz.error"
 
-SLOW_ENV = "BLITZ_RUN_SLOW"
-DATA_ROOT_ENV = "BLITZ_DATA_ROOT"
-JSON_OPTION = "--claims-json"
+SLOW_ENV = options.SLOW_ENV
+DATA_ROOT_ENV = options.DATA_ROOT_ENV
+JSON_OPTION = options.JSON_OPTION
 
 
 # ----------------------------------------------------------------------------------------------
-# Options and configuration
+# Configuration
 
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("blitz", "blitz: claims of the PyTorch 60 Minute Blitz")
-    group.addoption(
-        "--device",
-        action="store",
-        dest="blitz_device",
-        metavar="DEVICES",
-        default=None,
-        help=(
-            "Comma-separated devices to run the device-parametrized claims on, e.g. 'cpu' or "
-            f"'cpu,cuda'; each must be present. Also read from ${devices.ENV_VAR}. Default: "
-            "every known device (cpu, cuda, and any other accelerator present); missing ones "
-            "show as skipped."
-        ),
-    )
-    group.addoption(
-        JSON_OPTION,
-        action="store",
-        dest="blitz_claims_json",
-        metavar="PATH",
-        default=None,
-        help=(
-            "Write the claims matrix as JSON to PATH (atomically; a run that does not finish "
-            "is marked incomplete). Default: not written."
-        ),
-    )
-    group.addoption(
-        "--run-slow",
-        action="store_true",
-        dest="blitz_run_slow",
-        default=False,
-        help=f"Run the claims marked 'slow' too (or set ${SLOW_ENV}=1). Default: skipped.",
-    )
-    group.addoption(
-        "--cifar10-root",
-        action="store",
-        dest="blitz_cifar10_root",
-        metavar="DIR",
-        default=None,
-        help=(
-            "Directory holding CIFAR-10 (torchvision's files or the offline train.npz/test.npz); "
-            f"it must exist. Also read from ${DATA_ROOT_ENV}. Default: look in the usual places."
-        ),
-    )
-    group.addoption(
-        "--no-download",
-        action="store_true",
-        dest="blitz_no_download",
-        default=False,
-        help="Never try to download CIFAR-10. Default: download when no copy is found.",
-    )
-    group.addoption(
-        "--no-claims-matrix",
-        action="store_false",
-        dest="blitz_matrix",
-        default=True,
-        help="Do not print the claims matrix at the end of the run. Default: printed.",
-    )
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
-    repair_rootdir(early_config, args)
-
-
-def repair_rootdir(config: pytest.Config, args: list[str]) -> None:
-    """Undo pytest's taking the ``--claims-json`` PATH for a test path.
-
-    pytest finds its rootdir and configuration file from the command line's paths before any
-    plugin's options are known (pytest-dev/pytest#1435): in ``pytest --claims-json PATH``, PATH
-    is a path among the arguments while it exists. Its folder then becomes the rootdir, the
-    project's configuration (test paths, markers, options) is not read, and a second run of
-    the same command collects other folders and fails. This hook runs once the option is
-    known and before the initial conftests load: where that happened, it finds the rootdir
-    and configuration file again without PATH, as pytest would have, and applies the
-    configuration's ``addopts``. A plugin loaded only from a conftest comes too late for this;
-    there ``--claims-json=PATH`` (one word) avoids it.
-    """
-    from _pytest.config.findpaths import determine_setup
-
-    namespace = config.known_args_namespace
-    value = getattr(namespace, "blitz_claims_json", None)
-    if value is None or namespace.inifilename or namespace.rootdir:
-        return
-    separate = any(a == JSON_OPTION and b == value for a, b in zip(args, args[1:]))
-    if not separate or not os.path.exists(value) or config.inipath is not None:
-        return
-    rootpath, inipath, inicfg, *_ = determine_setup(
-        inifile=None,
-        override_ini=namespace.override_ini,
-        args=namespace.file_or_dir,
-        rootdir_cmd_arg=None,
-        invocation_dir=config.invocation_params.dir,
-    )
-    if inipath is None:
-        return
-    derived_confcutdir = str(config.rootpath)
-    config._rootpath, config._inipath, config._inicfg = rootpath, inipath, inicfg
-    config._inicache.clear()
-    config._parser.extra_info["rootdir"] = str(rootpath)
-    config._parser.extra_info["inifile"] = str(inipath)
-    if namespace.confcutdir == derived_confcutdir:
-        namespace.confcutdir = str(inipath.parent)
-    args[:] = list(config.getini("addopts")) + args
-
+# The options are blitz.options' (the entry point, loaded in every pytest run where blitz is
+# installed); this names it, so that a checkout that is not installed gets them too.
+pytest_plugins = ["blitz.options"]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(

@@ -503,3 +503,46 @@ def test_an_explicit_data_root_that_does_not_exist_is_a_usage_error(suite, monke
     result = suite.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*$BLITZ_DATA_ROOT: no/such/dir: no such directory"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Installed, blitz stays out of other projects' runs
+
+
+UNRELATED_PROJECT = """
+import pytest
+
+
+@pytest.fixture(params=["gpu0", "gpu1"])
+def device(request):
+    return request.param
+
+
+def test_uses_its_own_device(device):
+    assert device in ("gpu0", "gpu1")
+"""
+
+RECORD_MODULES = """
+import sys
+
+
+def pytest_unconfigure(config):
+    with open("modules.txt", "w") as out:
+        out.write(" ".join(sorted(m for m in ("torch", "torchvision", "blitz.plugin")
+                                  if m in sys.modules)))
+"""
+
+
+def test_an_unrelated_project_runs_unchanged_and_without_torch(pytester):
+    """blitz is installed here (its entry point loads): another project's own ``device``
+    fixture is left alone, and nothing imports torch."""
+    pytester.makeconftest(RECORD_MODULES)
+    pytester.makepyfile(test_theirs=UNRELATED_PROJECT)
+    result = pytester.runpytest_subprocess("-v")
+    result.assert_outcomes(passed=2)
+    # The entry point is loaded all the same ("plugins: blitz-…" in the header).
+    result.stdout.fnmatch_lines(
+        ["plugins: *blitz-*", "*test_uses_its_own_device[[]gpu0[]] PASSED*"]
+    )
+    result.stdout.no_fnmatch_line("*blitz claims matrix*")
+    assert (pytester.path / "modules.txt").read_text() == ""
