@@ -10,6 +10,7 @@ blitz installed beside it runs its own tests unchanged, and without importing to
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import pytest
@@ -107,13 +108,15 @@ def repair_rootdir(config: pytest.Config, args: list[str]) -> None:
     separate = any(a == JSON_OPTION and b == value for a, b in zip(args, args[1:]))
     if not separate or not os.path.exists(value) or config.inipath is not None:
         return
-    rootpath, inipath, inicfg, *_ = determine_setup(
+    setup = dict(
         inifile=None,
-        override_ini=namespace.override_ini,
         args=namespace.file_or_dir,
         rootdir_cmd_arg=None,
         invocation_dir=config.invocation_params.dir,
     )
+    if "override_ini" in inspect.signature(determine_setup).parameters:  # pytest >= 9
+        setup["override_ini"] = namespace.override_ini
+    rootpath, inipath, inicfg, *_ = determine_setup(**setup)
     if inipath is None:
         return
     derived_confcutdir = str(config.rootpath)
