@@ -120,7 +120,11 @@ def repair_rootdir(config: pytest.Config, args: list[str]) -> None:
     if inipath is None:
         return
     derived_confcutdir = str(config.rootpath)
-    config._rootpath, config._inipath, config._inicfg = rootpath, inipath, inicfg
+    config._rootpath, config._inipath = rootpath, inipath
+    if hasattr(config, "_inicfg"):  # pytest >= 9
+        config._inicfg = inicfg
+    else:  # pytest 8
+        config.inicfg = inicfg
     config._inicache.clear()
     config._parser.extra_info["rootdir"] = str(rootpath)
     config._parser.extra_info["inifile"] = str(inipath)

@@ -43,6 +43,7 @@ import torch.optim as optim
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from blitz import compat
 from blitz.models import CIFAR10_CLASSES, Net
 
 # ==============================================================================================
@@ -115,11 +116,10 @@ def make_optimizer(
     instead of a Python loop over them (on the CPU the default is the loop). The arithmetic is
     the same, element for element, so the parameters come out bit for bit the same (the C06
     equality test compares the two); it saves about a tenth of a step of batch 4 on the CPU.
-    The fast path uses it.
+    The fast path uses it. torch < 1.12 has no ``foreach`` parameter: there it is the loop.
     """
-    return optim.SGD(
-        net.parameters(), lr=protocol.lr, momentum=protocol.momentum, foreach=foreach
-    )
+    options = {"foreach": foreach} if compat.has_foreach_sgd() else {}
+    return optim.SGD(net.parameters(), lr=protocol.lr, momentum=protocol.momentum, **options)
 
 
 # ==============================================================================================
@@ -301,7 +301,7 @@ def load_state(net: nn.Module, path: str | os.PathLike, map_location=None):
     ``weights_only=True`` unpickles tensors and plain containers only: a checkpoint holding any
     other object raises ``pickle.UnpicklingError`` instead of running its code.
     """
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    state = compat.load(path, map_location=map_location)  # weights_only=True, on every torch
     return net.load_state_dict(state)
 
 
@@ -345,10 +345,11 @@ def data_parallel_step(
         if method == "fork":
             # DDP imports torch._dynamo (seconds) during its first step: import it once here,
             # so that the forked processes inherit it instead of each importing it again.
-            import torch._dynamo  # noqa: F401
+            with contextlib.suppress(ImportError):  # torch < 2.0 has no dynamo
+                import torch._dynamo  # noqa: F401
         mp.start_processes(_ddp_worker, args=args, nprocs=world_size, start_method=method)
         return [
-            torch.load(Path(tmp) / f"rank{rank}.pt", weights_only=True)
+            compat.load(Path(tmp) / f"rank{rank}.pt")
             for rank in range(world_size)
         ]
 

@@ -24,9 +24,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 from torch.testing import assert_close
-from torchvision.models import ResNet18_Weights, resnet18
+from torchvision.models import resnet18
 
-from blitz import devices
+from blitz import compat, devices
+
+try:
+    from torchvision.models import ResNet18_Weights
+except ImportError:  # torchvision < 0.13: resnet18(pretrained=...) instead of weights enums
+    ResNet18_Weights = None
 
 # The tutorial's optimizer settings: SGD(model.parameters(), lr=1e-2, momentum=0.9).
 LR = 1e-2  # learning rate
@@ -40,10 +45,16 @@ FINETUNE_CLASSES = 10  # the new classifier of the frozen-parameters example: Li
 
 def _cached_resnet18_state() -> tuple[dict | None, str]:
     """The pretrained state dict when the hub cache holds it, else None; and which one it is."""
-    filename = os.path.basename(ResNet18_Weights.DEFAULT.url)
+    if ResNet18_Weights is not None:
+        url = ResNet18_Weights.DEFAULT.url
+    else:
+        from torchvision.models.resnet import model_urls
+
+        url = model_urls["resnet18"]
+    filename = os.path.basename(url)
     path = os.path.join(torch.hub.get_dir(), "checkpoints", filename)
     if os.path.isfile(path):
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = compat.load(path, map_location="cpu")
         return state, f"resnet18: pretrained {filename} from the local torch hub cache"
     return None, (
         f"resnet18: random init ({filename} is not in the torch hub cache, and nothing is "
@@ -55,7 +66,7 @@ def _cached_resnet18_state() -> tuple[dict | None, str]:
 def resnet18_template() -> tuple[nn.Module, str]:
     state, weights_note = _cached_resnet18_state()
     torch.manual_seed(42)
-    model = resnet18(weights=None)
+    model = resnet18(weights=None) if ResNet18_Weights is not None else resnet18(pretrained=False)
     if state is not None:
         model.load_state_dict(state)
     return model, weights_note
@@ -66,6 +77,14 @@ def cpu_resnet18(resnet18_template, claim_report) -> nn.Module:
     """A fresh CPU copy of the module's resnet18 (train mode, as the tutorial's model is)."""
     model, weights_note = resnet18_template
     claim_report.note(weights_note)
+    if ResNet18_Weights is None:
+        import torchvision
+
+        claim_report.drift(
+            "the tutorial builds resnet18(weights=ResNet18_Weights.DEFAULT); torchvision "
+            f"{torchvision.__version__} has no weights enums (they came in 0.13): there it is "
+            "resnet18(pretrained=True); the training step itself is the same"
+        )
     return copy.deepcopy(model).train()
 
 

@@ -18,6 +18,8 @@ from hypothesis.extra import numpy as hnp
 from torch.testing import assert_close
 from torch.torch_version import TorchVersion
 
+from blitz import compat
+
 TORCH_VERSION = TorchVersion(torch.__version__)
 
 # The tutorial's data and printed outputs.
@@ -487,10 +489,10 @@ def test_copy_underscore_changes_x(device):
 def test_t_underscore_transposes_x_in_place(device):
     x = torch.arange(6.0).reshape(2, 3).to(device)
     original = x.clone()
-    storage = x.untyped_storage().data_ptr()
+    storage = compat.storage_ptr(x)
     assert x.t_() is x
     assert x.shape == torch.Size([3, 2])
-    assert x.untyped_storage().data_ptr() == storage
+    assert compat.storage_ptr(x) == storage
     assert torch.equal(x, original.T)
 
 

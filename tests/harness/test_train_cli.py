@@ -114,10 +114,13 @@ def test_a_root_from_the_environment_that_does_not_exist_is_refused(
 def test_the_module_run_as_a_program_checks_before_loading_anything(
     capsys, no_data, tmp_path, monkeypatch
 ):
-    """``python -m blitz.train ...`` (run in this process: a new one takes seconds to start)."""
+    """``python -m blitz.train ...`` (run in this process: a new one takes seconds to start).
+
+    The module's file is run as ``__main__`` (run_path: pytest 8's import hook, which serves
+    the plugin's package, has no ``get_code`` for run_module on Python 3.9)."""
     monkeypatch.setattr(sys, "argv", ["blitz.train", "--epochs", "0", "--root", str(tmp_path)])
     with pytest.raises(SystemExit) as info:
-        runpy.run_module("blitz.train", run_name="__main__")
+        runpy.run_path(train.__file__, run_name="__main__")
     out, err = capsys.readouterr()
     assert info.value.code == 2 and out == ""
     assert "argument --epochs: must be at least 1, got 0" in one_line(err)
