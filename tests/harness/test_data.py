@@ -4,6 +4,8 @@ These tests check the library, not torch: they write small or broken copies to `
 never touch the network (the download is replaced where a test needs one).
 """
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import http.server
