@@ -10,14 +10,20 @@ which ``test_fast_path_gives_the_dataloaders_batches_and_losses`` shows to give 
 and losses as the tutorial's own DataLoader loop.
 """
 
+import math
 import pickle
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision.transforms as transforms
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image
+from torch.testing import assert_close
 from torch.utils.data import DataLoader
 
 from blitz import data, train
@@ -236,6 +242,63 @@ def test_fast_path_gives_the_dataloaders_batches_and_losses(cifar10_train, train
     assert fast_log.losses == log.losses
     for p, q in zip(net.parameters(), fast_net.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+@st.composite
+def logits_and_labels(draw):
+    """A batch of 1-8 rows of 10 float32 logits in [-30, 30] (an untrained net's are ~0.1, a
+    trained one's a few units) and a label for each row."""
+    batch = draw(st.integers(1, 8))
+    logits = draw(
+        hnp.arrays(np.float32, (batch, 10), elements=st.floats(-30, 30, width=32))
+    )
+    labels = draw(hnp.arrays(np.int64, (batch,), elements=st.integers(0, 9)))
+    return logits, labels
+
+
+@pytest.mark.claim("C06")
+@given(batch=logits_and_labels())
+def test_cross_entropy_loss_is_minus_log_softmax_at_the_label_averaged(device, batch):
+    logits, labels = batch
+    criterion = nn.CrossEntropyLoss()  # the tutorial's criterion
+    loss = criterion(torch.from_numpy(logits).to(device), torch.from_numpy(labels).to(device))
+    assert loss.shape == () and loss.dtype == torch.float32 and loss.device.type == device
+    # The definition in NumPy float64: log softmax(z)_y = z_y - log sum_j exp(z_j), with the
+    # row's maximum taken out of the exponentials; minus it at each label, averaged over rows.
+    z = logits.astype(np.float64)
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    expected = -log_softmax[np.arange(len(labels)), labels].mean()
+    # float32 defaults against the float64 value rounded to float32: torch computes in float32
+    assert_close(loss.cpu(), torch.tensor(expected, dtype=torch.float32))
+
+
+# How far the untrained net's first loss is from ln 10 (a uniform prediction over 10 classes):
+# PyTorch's default initialization gives logits of about 0.07 (their standard deviation; at
+# most 0.17 over 10,000 seeds), so the softmax is close to uniform. For a batch of 4 of random
+# normal images and random labels, over seeds 0-9,999 (torch 2.14.1 CPU): loss - ln 10 has mean
+# 0.003 and standard deviation 0.037, and is at most 0.161 away; on batches of 4 CIFAR-10
+# training images (normalized) it is 0.032 and 0.128. 0.25 is about 7 standard deviations and
+# half again the largest of 10,000, while a loss summed over the batch (9.2), in bits (3.3),
+# or of probabilities instead of their log (0.1) is far outside.
+FIRST_LOSS_ATOL = 0.25
+
+
+@pytest.mark.claim("C06")
+@given(seed=st.integers(0, 2**32 - 1), labels=st.lists(st.integers(0, 9), min_size=4, max_size=4))
+def test_untrained_nets_first_loss_is_about_ln_10(device, seed, labels):
+    # Random normal images (not CIFAR-10's) so that this runs in the default run without the
+    # data: normalized CIFAR-10 pixels lie in [-1, 1], of the same order, and give the same
+    # spread of first losses (measured above).
+    torch.manual_seed(seed)
+    net = Net().to(device)
+    inputs = torch.randn(4, 3, 32, 32).to(device)
+    optimizer = train.make_optimizer(net)
+    # the loss of the first step of the tutorial's loop, computed before its update
+    loss = train.train_step(
+        net, optimizer, nn.CrossEntropyLoss(), inputs, torch.tensor(labels, device=device)
+    )
+    assert abs(loss.item() - math.log(10)) <= FIRST_LOSS_ATOL
 
 
 _PROTOCOL_RUNS: dict = {}
