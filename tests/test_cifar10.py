@@ -378,29 +378,89 @@ def test_two_epochs_reach_about_54_percent(device, tutorial_protocol):
     assert evaluation.accuracy > 4 * CHANCE
 
 
+# Per-class accuracy of the protocol in percent, measured on the offline copy, torch 2.14.1 CPU,
+# one thread, fast path (``python -m blitz.train --seeds 42 43 44 45 46``; overall 55.08 53.74
+# 52.42 51.94 54.59 %), in the order of TUTORIAL_CLASSES:
+SEED_PER_CLASS = {
+    #    plane   car  bird   cat  deer   dog  frog horse  ship truck
+    42: (45.6, 65.5, 45.7, 30.1, 51.0, 50.4, 52.6, 66.7, 80.7, 62.5),
+    43: (62.5, 64.6, 43.2, 33.4, 25.3, 66.4, 72.4, 56.4, 58.0, 55.2),
+    44: (57.3, 51.9, 22.4, 38.4, 42.0, 50.8, 60.3, 53.6, 72.8, 74.7),
+    45: (75.7, 76.0, 52.1, 23.8, 49.3, 50.9, 52.4, 61.4, 34.4, 43.4),
+    46: (46.2, 74.3, 34.6, 32.8, 52.3, 65.5, 53.8, 49.9, 76.0, 60.5),
+}  # fmt: skip
+# A class's accuracy moves far more from seed to seed than the overall accuracy (ship: 34.4 to
+# 80.7 %): the classes trade the images near their boundaries. The spread of a class around its
+# mean over the seeds, pooled over the ten classes (40 degrees of freedom), is 11.0 points. The
+# band of a class is its measured range widened on each side by twice that, 21.9 points (within
+# 0-100). The tutorial's own printed figures, one more draw (official files, an older torch), lie
+# outside the measured ranges by up to 7.7 points (plane 37.9 %, dog 45.9 %, horse 70.3 %, ship
+# 82.9 %) and inside the bands. A net that has not learned to tell the classes apart, putting
+# nearly every image in a few classes (~0 % for the others), is outside them.
+
+
+def pooled_seed_spread() -> float:
+    """The standard deviation of a class's accuracy across SEED_PER_CLASS, pooled over classes."""
+    figures = torch.tensor(list(SEED_PER_CLASS.values()), dtype=torch.float64)  # seeds x classes
+    deviations = figures - figures.mean(dim=0)
+    return (deviations.square().sum() / ((len(figures) - 1) * figures.shape[1])).sqrt().item()
+
+
+def per_class_bands() -> dict[str, tuple[float, float]]:
+    """Each class's band: [lowest - margin, highest + margin] over SEED_PER_CLASS, in 0-100."""
+    margin = 2 * pooled_seed_spread()
+    by_class = zip(*SEED_PER_CLASS.values(), strict=True)
+    return {
+        name: (max(0.0, min(figures) - margin), min(100.0, max(figures) + margin))
+        for name, figures in zip(TUTORIAL_CLASSES, by_class, strict=True)
+    }
+
+
+def test_tutorials_printed_per_class_figures_lie_in_the_bands():
+    # The bands admit the one draw the tutorial printed (a check of the bands, not of torch).
+    for name, (low, high) in per_class_bands().items():
+        assert low <= train.TUTORIAL_PER_CLASS[name] <= high, name
+
+
 @pytest.mark.slow
 @pytest.mark.claim("C08")
-def test_per_class_accuracy_for_the_ten_classes(device, tutorial_protocol):
-    net, _, evaluation, test_loader = tutorial_protocol(device)
+def test_per_class_accuracy_for_the_ten_classes(
+    device, tutorial_protocol, cifar10_test, claim_report
+):
+    net, _, evaluation, _ = tutorial_protocol(device)
     per_class = evaluation.per_class
+    claim_report.note(
+        f"per class on {device} (%): "
+        + " ".join(f"{name} {accuracy:.1f}" for name, accuracy in per_class.items())
+    )
     assert list(per_class) == list(TUTORIAL_CLASSES)
     assert evaluation.total == [1000] * 10
-    # The tutorial's own per-class loop over the same predictions gives the same counts.
+    # Recounted independently: the tutorial's own per-class loop over its own test DataLoader
+    # (the dataset's transform, not the fast path's tensors; batches of 1,000 as evaluate's, so
+    # the net computes on the same batches and its predictions are the same bits).
+    testloader = DataLoader(cifar10_test, batch_size=1000, shuffle=False, num_workers=2)
     correct_pred = {classname: 0 for classname in TUTORIAL_CLASSES}
     total_pred = {classname: 0 for classname in TUTORIAL_CLASSES}
     with torch.no_grad():
-        for images, labels in test_loader:
-            _, predictions = torch.max(net(images), 1)
-            for label, prediction in zip(labels, predictions):
+        for images, labels in testloader:
+            _, predictions = torch.max(net(images.to(device)), 1)
+            for label, prediction in zip(labels.tolist(), predictions.tolist()):
                 if label == prediction:
                     correct_pred[TUTORIAL_CLASSES[label]] += 1
                 total_pred[TUTORIAL_CLASSES[label]] += 1
     assert list(correct_pred.values()) == evaluation.correct
     assert list(total_pred.values()) == evaluation.total
-    # With 1,000 images per class, the classes' accuracies average to the overall accuracy.
-    mean = sum(per_class.values()) / 10
-    assert mean == pytest.approx(evaluation.accuracy, abs=1e-9)
-    assert all(0 < accuracy < 100 for accuracy in per_class.values())
+    for classname, correct_count in correct_pred.items():
+        accuracy = 100 * float(correct_count) / total_pred[classname]  # the tutorial's formula
+        assert per_class[classname] == accuracy, classname
+    assert evaluation.accuracy == 100 * sum(correct_pred.values()) / sum(total_pred.values())
+    # Each class within the band the measured seeds justify.
+    outside = {
+        name: (per_class[name], band)
+        for name, band in per_class_bands().items()
+        if not band[0] <= per_class[name] <= band[1]
+    }
+    assert not outside, f"per-class accuracy (%) outside its band: {outside}"
 
 
 # ----------------------------------------------------------------------------------------------
