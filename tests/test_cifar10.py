@@ -240,7 +240,9 @@ def test_fast_path_gives_the_dataloaders_batches_and_losses(cifar10_train, train
     for (x, y), (fx, fy) in zip(literal.batches, fast.batches):
         assert torch.equal(x, fx) and torch.equal(y, fy)
     assert fast_log.losses == log.losses
-    for p, q in zip(net.parameters(), fast_net.parameters(), strict=True):
+    params, fast_params = list(net.parameters()), list(fast_net.parameters())
+    assert len(params) == len(fast_params)
+    for p, q in zip(params, fast_params):
         assert torch.equal(p, q)
 
 
@@ -409,10 +411,11 @@ def pooled_seed_spread() -> float:
 def per_class_bands() -> dict[str, tuple[float, float]]:
     """Each class's band: [lowest - margin, highest + margin] over SEED_PER_CLASS, in 0-100."""
     margin = 2 * pooled_seed_spread()
-    by_class = zip(*SEED_PER_CLASS.values(), strict=True)
+    by_class = list(zip(*SEED_PER_CLASS.values()))
+    assert len(by_class) == len(TUTORIAL_CLASSES)
     return {
         name: (max(0.0, min(figures) - margin), min(100.0, max(figures) + margin))
-        for name, figures in zip(TUTORIAL_CLASSES, by_class, strict=True)
+        for name, figures in zip(TUTORIAL_CLASSES, by_class)
     }
 
 
