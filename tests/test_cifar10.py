@@ -396,12 +396,20 @@ def test_to_walks_every_submodule():
     assert all(t.device.type == "meta" for t in tensors)
 
 
+# "a RuntimeError about mismatched devices or types": the documented behaviour, whose wording
+# depends on the kernel that notices. A meta input to a cpu net: "Tensor on device meta is not on
+# the expected device cpu!". A cpu input to a cuda net takes the CPU convolution, which checks
+# types: "Input type (torch.FloatTensor) and weight type (torch.cuda.FloatTensor) should be the
+# same ..." -- no word "device". Either wording names what differs: the devices or the types.
+DEVICE_MISMATCH = r"(?i)\bdevices?\b|\btype\b"
+
+
 @pytest.mark.claim("C10")
 def test_inputs_left_on_another_device_raise(device):
     # On cpu the other device is 'meta'; on an accelerator it is the cpu, where data starts.
     other = "meta" if device == "cpu" else "cpu"
     net = Net().to(device)
-    with pytest.raises(RuntimeError, match="device"):
+    with pytest.raises(RuntimeError, match=DEVICE_MISMATCH):
         net(torch.zeros(4, 3, 32, 32, device=other))
     assert net(torch.zeros(4, 3, 32, 32, device=device)).shape == (4, 10)
 
@@ -425,13 +433,16 @@ def test_training_step_on_device_matches_the_cpu_step(device, cifar10_test):
         moved = [p.detach().cpu() - b for p, b in zip(net.parameters(), before)]
         steps[where] = (loss.item(), moved)
     (cpu_loss, cpu_moves), (dev_loss, dev_moves) = steps["cpu"], steps[device]
-    # cuDNN may compute float32 convolutions in TF32 (torch's default allows it): about 1e-3
-    # relative error per product, so the loss agrees to 1e-3 and each parameter's update (lr x
-    # grad, the first SGD step) to 1 % of that tensor's largest update.
-    assert dev_loss == pytest.approx(cpu_loss, rel=1e-3)
+    # Both sides in full float32 (the suite's TF32 policy, tests/conftest.py); only the order of
+    # the sums differs. Against a float64 step on the CPU, the float32 loss is off by 2e-8
+    # relative: 1e-5 leaves room for cuDNN's other algorithms. A parameter's update (new - old,
+    # lr x grad at the first SGD step) is the difference of two float32 parameters, so it carries
+    # their rounding: half an ulp of |p| <= 0.12, up to 4e-4 of conv1's largest update (measured
+    # against float64). atol, 1 % of a tensor's largest update, is 12 or more of those ulps.
+    assert dev_loss == pytest.approx(cpu_loss, rel=1e-5)
     for cpu_move, dev_move in zip(cpu_moves, dev_moves):
         torch.testing.assert_close(
-            dev_move, cpu_move, rtol=1e-2, atol=1e-2 * cpu_move.abs().max().item()
+            dev_move, cpu_move, rtol=1e-3, atol=1e-2 * cpu_move.abs().max().item()
         )
 
 
