@@ -216,12 +216,26 @@ def test_fast_path_gives_the_dataloaders_batches_and_losses(cifar10_train, train
         assert torch.equal(p, q)
 
 
+# The protocol on cuda keeps torch's defaults: cuDNN convolutions in TF32, as the tutorial's own
+# training runs for a user who follows "Training on GPU". The slow claims compare it with what the
+# tutorial printed, not with the cpu's result, and their tolerances hold for TF32: the protocol
+# with TF32 convolutions emulated on the CPU (operands rounded to a 10-bit mantissa, forward and
+# backward; seed 42, torch 2.14.1, offline copy, one thread) printed 2.145 1.834 1.666 1.566 1.525
+# 1.444 / 1.409 1.371 1.340 1.341 1.319 1.295 -- at most 0.007 from the float32 run, 0.0135 from
+# the tutorial's values (TRAJECTORY_ATOL is 0.03) -- and reached 54.90 % (ACCURACY_BAND).
+PROTOCOL_NUMERICS = (
+    "the tutorial's own training as a user runs it, TF32 convolutions on cuda; the trajectory "
+    "tolerance and accuracy band hold for TF32 (emulated: 0.0135 from the printed losses, 54.90 %)"
+)
 _PROTOCOL_RUNS: dict = {}
 
 
 @pytest.fixture
-def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report):
-    """The tutorial's protocol on ``device``, trained once per session: (log, evaluation)."""
+def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report, float32_policy):
+    """The tutorial's protocol on ``device``, trained once per session: (log, evaluation).
+
+    Its tests are marked ``tf32_default(PROTOCOL_NUMERICS)``: on cuda it runs as a user's does.
+    """
 
     def run(device):
         if device not in _PROTOCOL_RUNS:
@@ -245,6 +259,7 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report):
             f"seed 42, 2 epochs on {device}: loss "
             + " ".join(f"{loss:.3f}" for loss in log.trajectory)
             + f"; accuracy {evaluation.accuracy:.2f}% (tutorial: {train.TUTORIAL_ACCURACY}%)"
+            + ("" if device == "cpu" else f"; float32: {float32_policy.describe()}")
         )
         return net, log, evaluation, test_loader
 
@@ -260,6 +275,7 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report):
 TRAJECTORY_ATOL = 0.03
 
 
+@pytest.mark.tf32_default(PROTOCOL_NUMERICS)
 @pytest.mark.slow
 @pytest.mark.claim("C06")
 def test_running_loss_falls_as_the_tutorial_printed(device, tutorial_protocol):
@@ -283,6 +299,7 @@ ACCURACY_BAND = (48.0, 60.0)
 CHANCE = 10.0
 
 
+@pytest.mark.tf32_default(PROTOCOL_NUMERICS)
 @pytest.mark.slow
 @pytest.mark.claim("C07")
 def test_two_epochs_reach_about_54_percent(device, tutorial_protocol):
@@ -293,6 +310,7 @@ def test_two_epochs_reach_about_54_percent(device, tutorial_protocol):
     assert evaluation.accuracy > 4 * CHANCE
 
 
+@pytest.mark.tf32_default(PROTOCOL_NUMERICS)
 @pytest.mark.slow
 @pytest.mark.claim("C08")
 def test_per_class_accuracy_for_the_ten_classes(device, tutorial_protocol):
