@@ -43,6 +43,7 @@ import torch.optim as optim
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from blitz import devices
 from blitz.models import CIFAR10_CLASSES, Net
 
 # ==============================================================================================
@@ -310,13 +311,40 @@ def load_state(net: nn.Module, path: str | os.PathLike, map_location=None):
 
 
 def single_process_step(
-    state: dict, inputs: torch.Tensor, labels: torch.Tensor, *, protocol: Protocol = PROTOCOL
+    state: dict,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    protocol: Protocol = PROTOCOL,
+    device: str | torch.device = "cpu",
 ) -> dict[str, torch.Tensor]:
-    """One SGD step of ``Net`` loaded with ``state`` over the whole batch; the new state."""
+    """One SGD step of ``Net`` loaded with ``state`` over the whole batch, on ``device``; the new
+    state, on the CPU. To compare with ``data_parallel_step``, step on the ranks' kind of device
+    (``cuda:0`` for NCCL): the same kernels, not the CPU's."""
     net = Net(state["conv1.weight"].shape[0])
     net.load_state_dict(state)
-    train_step(net, make_optimizer(net, protocol), nn.CrossEntropyLoss(), inputs, labels)
-    return {name: value.detach().clone() for name, value in net.state_dict().items()}
+    net.to(device)
+    optimizer = make_optimizer(net, protocol)
+    train_step(net, optimizer, nn.CrossEntropyLoss(), inputs.to(device), labels.to(device))
+    return {name: value.detach().cpu().clone() for name, value in net.state_dict().items()}
+
+
+@dataclass(frozen=True)
+class _DDPJob:
+    """What every process of ``data_parallel_step`` gets (spawn pickles it for each)."""
+
+    world_size: int
+    backend: str  # gloo: CPU processes; nccl: one GPU per process
+    init_method: str  # tcp://127.0.0.1:PORT, the rendezvous
+    state: dict  # the Net's starting state_dict
+    inputs: torch.Tensor  # the whole batch; rank r takes its r-th equal share
+    labels: torch.Tensor
+    protocol: Protocol
+    timeout_s: float
+    out: str  # the folder that receives rank{r}.pt
+    # The caller's TF32 settings. A spawned process starts with torch's defaults (TF32
+    # convolutions on CUDA), so without these its ranks would not compute as the caller does.
+    tf32: devices.TF32
 
 
 def data_parallel_step(
@@ -334,19 +362,22 @@ def data_parallel_step(
     Each process loads ``state`` into a ``Net``, wraps it in DDP and steps on its equal share of
     the batch; DDP averages the gradients across processes, so each replica should end where one
     process stepping on the whole batch ends. ``gloo`` runs on CPU processes (rendezvous on a free
-    loopback port), ``nccl`` on one GPU per process.
+    loopback port), ``nccl`` on one GPU per process (rank r on ``cuda:r``). The processes
+    compute with the caller's TF32 settings (``blitz.devices.tf32_settings``).
     """
     if len(inputs) % world_size:
         raise ValueError(f"a batch of {len(inputs)} does not split into {world_size} equal shares")
     with tempfile.TemporaryDirectory() as tmp:
-        init_method = f"tcp://127.0.0.1:{free_port()}"
-        args = (world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, tmp)
+        job = _DDPJob(
+            world_size, backend, f"tcp://127.0.0.1:{free_port()}", state, inputs, labels,
+            protocol, timeout_s, tmp, devices.tf32_settings(),
+        )  # fmt: skip
         method = _start_method(backend)
         if method == "fork":
             # DDP imports torch._dynamo (seconds) during its first step: import it once here,
             # so that the forked processes inherit it instead of each importing it again.
             import torch._dynamo  # noqa: F401
-        mp.start_processes(_ddp_worker, args=args, nprocs=world_size, start_method=method)
+        mp.start_processes(_ddp_worker, args=(job,), nprocs=world_size, start_method=method)
         return [
             torch.load(Path(tmp) / f"rank{rank}.pt", weights_only=True)
             for rank in range(world_size)
@@ -373,31 +404,36 @@ def _loopback_interface() -> str | None:
     return next((name for name in names if name.startswith("lo")), None)
 
 
-def _ddp_worker(
-    rank, world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, out
-):
+def _ddp_worker(rank: int, job: _DDPJob) -> None:
     torch.set_num_threads(1)  # the processes share the machine's cores
+    devices.set_tf32(job.tf32)  # compute as the caller does (see _DDPJob.tf32)
+    if job.backend == "nccl":
+        # One GPU per rank. NCCL sets up its communicator on the current device, which is cuda:0
+        # in every process until set_device: the ranks would share one GPU (or hang) on 2+ GPUs.
+        torch.cuda.set_device(rank)
+        device = torch.device("cuda", rank)
+    else:
+        device = torch.device("cpu")
     loopback = _loopback_interface()
-    if backend == "gloo" and loopback:
+    if job.backend == "gloo" and loopback:
         os.environ["GLOO_SOCKET_IFNAME"] = loopback  # keep the traffic on this machine
     dist.init_process_group(
-        backend, init_method=init_method, rank=rank, world_size=world_size,
-        timeout=timedelta(seconds=timeout_s),
+        job.backend, init_method=job.init_method, rank=rank, world_size=job.world_size,
+        timeout=timedelta(seconds=job.timeout_s),
     )  # fmt: skip
     try:
-        device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
-        net = Net(state["conv1.weight"].shape[0])
-        net.load_state_dict(state)
+        net = Net(job.state["conv1.weight"].shape[0])
+        net.load_state_dict(job.state)
         net.to(device)
         model = nn.parallel.DistributedDataParallel(
             net, device_ids=[rank] if device.type == "cuda" else None
         )
-        share_inputs = inputs.chunk(world_size)[rank].to(device)
-        share_labels = labels.chunk(world_size)[rank].to(device)
-        optimizer = make_optimizer(model, protocol)
+        share_inputs = job.inputs.chunk(job.world_size)[rank].to(device)
+        share_labels = job.labels.chunk(job.world_size)[rank].to(device)
+        optimizer = make_optimizer(model, job.protocol)
         train_step(model, optimizer, nn.CrossEntropyLoss(), share_inputs, share_labels)
         new_state = {name: value.detach().cpu() for name, value in net.state_dict().items()}
-        torch.save(new_state, Path(out) / f"rank{rank}.pt")
+        torch.save(new_state, Path(job.out) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 

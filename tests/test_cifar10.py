@@ -472,15 +472,18 @@ def test_training_step_on_device_matches_the_cpu_step(device, cifar10_test):
 def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
     world_size = 2
     if device == "cpu":
-        backend = "gloo"
+        backend, reference = "gloo", "cpu"
     else:
-        backend = "nccl"
         if not torch.distributed.is_nccl_available():
             pytest.skip(f"NCCL is not available in torch {torch.__version__}")
         if torch.cuda.device_count() < world_size:
             pytest.skip(
                 f"NCCL data parallelism needs >= 2 GPUs; {torch.cuda.device_count()} visible"
             )
+        # Like with like: the one-process step runs on the ranks' kind of device (rank 0's),
+        # not on the cpu, whose kernels sum in other orders. Both sides are in full float32:
+        # the suite's TF32 policy here, passed on to the ranks by data_parallel_step.
+        backend, reference = "nccl", f"{device}:0"
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(8, 3, 32, 32, generator=generator)
     labels = torch.randint(0, 10, (8,), generator=generator)
@@ -493,8 +496,10 @@ def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
     def update(new):
         return {name: new[name] - state[name] for name in state}
 
-    whole_batch = update(train.single_process_step(state, inputs, labels, protocol=protocol))
-    half_batch = update(train.single_process_step(state, inputs[:4], labels[:4], protocol=protocol))
+    def one_process(x, y):
+        return update(train.single_process_step(state, x, y, protocol=protocol, device=reference))
+
+    whole_batch, half_batch = one_process(inputs, labels), one_process(inputs[:4], labels[:4])
     ranks = train.data_parallel_step(
         state, inputs, labels, world_size=world_size, backend=backend, protocol=protocol
     )
