@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import socket
 import sys
@@ -375,8 +376,10 @@ def data_parallel_step(
         method = _start_method(backend)
         if method == "fork":
             # DDP imports torch._dynamo (seconds) during its first step: import it once here,
-            # so that the forked processes inherit it instead of each importing it again.
-            import torch._dynamo  # noqa: F401
+            # so that the forked processes inherit it instead of each importing it again. (Not
+            # `import torch._dynamo`: that would make `torch` a local name of this function,
+            # unbound on the spawn path, where the torch.load below then raised NameError.)
+            importlib.import_module("torch._dynamo")
         mp.start_processes(_ddp_worker, args=(job,), nprocs=world_size, start_method=method)
         return [
             torch.load(Path(tmp) / f"rank{rank}.pt", weights_only=True)
@@ -386,8 +389,13 @@ def data_parallel_step(
 
 def _start_method(backend: str) -> str:
     """fork for CPU processes on Linux (no second import of torch: seconds saved per process,
-    as DataLoader workers do); spawn elsewhere and for CUDA, which cannot be forked."""
-    if backend == "gloo" and sys.platform == "linux":
+    as DataLoader workers do); spawn elsewhere and for CUDA, which cannot be forked.
+
+    Also spawn once this process has initialized CUDA (a run that tested cuda before cpu): a
+    forked child inherits a CUDA context it cannot use, and any CUDA call there raises "Cannot
+    re-initialize CUDA in forked subprocess".
+    """
+    if backend == "gloo" and sys.platform == "linux" and not torch.cuda.is_initialized():
         return "fork"
     return "spawn"
 
