@@ -20,6 +20,7 @@ This file holds the whole harness, in sections:
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import shutil
@@ -169,14 +170,30 @@ def c_compiler() -> str | None:
     return os.environ.get("CC") or shutil.which("gcc") or shutil.which("clang")
 
 
+@functools.cache
+def dynamo_unsupported() -> str | None:
+    """Why torch.compile cannot run with this torch and Python, in one line; None when it can."""
+    from torch._dynamo.eval_frame import check_if_dynamo_supported  # in torch >= 2.0
+
+    try:
+        check_if_dynamo_supported()
+    except RuntimeError as exc:  # how it says so, e.g. "Python 3.11+ not yet supported ..."
+        return f"torch.compile unavailable with torch {torch.__version__}: {exc}"
+    return None
+
+
 def compile_missing(device: str) -> str | None:
     """What torch.compile lacks on ``device`` here, in one line; None when nothing is missing.
 
     On cpu, Inductor writes C++ kernels: it needs a C++ compiler. On cuda, Inductor writes
     Triton kernels, and Triton builds a small C launcher for each one the first time it runs: it
     needs Triton, a C compiler and Python's headers. Without them the compiled step would not
-    fail here but inside the benchmark, after minutes of compiling, as an error.
+    fail here but inside the benchmark, after minutes of compiling, as an error. And on any
+    device, this torch's torch.compile must support this Python (torch 2.0: not 3.11).
     """
+    unsupported = dynamo_unsupported()
+    if unsupported is not None:
+        return unsupported
     if device == "cpu" and not cxx_compiler():
         return "torch.compile on cpu needs a C++ compiler: install g++ or set $CXX"
     if device == "cuda":

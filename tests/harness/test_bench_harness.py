@@ -70,6 +70,12 @@ def test_out_of_memory_on_a_torch_without_either_class(harness, monkeypatch):
 
 
 @pytest.fixture
+def dynamo_supported(harness, monkeypatch):
+    """torch.compile supported by this torch on this Python (not so for torch 2.0 on 3.11)."""
+    monkeypatch.setattr(harness, "dynamo_unsupported", lambda: None)
+
+
+@pytest.fixture
 def triton_present(monkeypatch):
     """Triton importable, whether or not this torch build has it."""
     monkeypatch.setitem(sys.modules, "triton", types.ModuleType("triton"))
@@ -83,7 +89,7 @@ def no_compilers(harness, monkeypatch):
 
 
 def test_compile_on_cuda_without_a_c_compiler_is_skipped_with_the_reason(
-    harness, triton_present, no_compilers
+    harness, dynamo_supported, triton_present, no_compilers
 ):
     reason = harness.compile_missing("cuda")
     assert reason == (
@@ -93,28 +99,53 @@ def test_compile_on_cuda_without_a_c_compiler_is_skipped_with_the_reason(
 
 
 def test_compile_on_cuda_takes_the_compiler_from_cc(
-    harness, triton_present, no_compilers, monkeypatch
+    harness, dynamo_supported, triton_present, no_compilers, monkeypatch
 ):
     monkeypatch.setenv("CC", "/opt/toolchain/bin/cc")
     assert harness.c_compiler() == "/opt/toolchain/bin/cc"
     assert "C compiler" not in (harness.compile_missing("cuda") or "")
 
 
-def test_compile_on_cuda_without_triton_is_skipped_with_the_reason(harness, monkeypatch):
+def test_compile_on_cuda_without_triton_is_skipped_with_the_reason(
+    harness, dynamo_supported, monkeypatch
+):
     monkeypatch.setitem(sys.modules, "triton", None)  # import triton raises ImportError
     assert harness.compile_missing("cuda") == (
         f"torch.compile on cuda needs Triton, which torch {torch.__version__} lacks here"
     )
 
 
-def test_compile_on_cpu_without_a_cxx_compiler_is_skipped_with_the_reason(harness, no_compilers):
+def test_compile_on_cpu_without_a_cxx_compiler_is_skipped_with_the_reason(
+    harness, dynamo_supported, no_compilers
+):
     assert harness.compile_missing("cpu") == (
         "torch.compile on cpu needs a C++ compiler: install g++ or set $CXX"
     )
 
 
-def test_eager_cases_need_no_compiler(harness, no_compilers):
+def test_eager_cases_need_no_compiler(harness, dynamo_supported, no_compilers):
     case = harness.Case("train", "cpu", "eager", 4, 6)
     assert harness.skip_reason(case, {"cpu": 0}) is None
     compiled = harness.Case("train", "cpu", "compile", 4, 6)
     assert "C++ compiler" in harness.skip_reason(compiled, {"cpu": 0})
+
+
+def test_compile_where_this_torch_cannot_compile_is_skipped_with_its_reason(
+    harness, monkeypatch
+):
+    # torch 2.0 on Python 3.11: "Python 3.11+ not yet supported for torch.compile"
+    import torch._dynamo.eval_frame as eval_frame
+
+    def unsupported():
+        raise RuntimeError("Python 3.11+ not yet supported for torch.compile")
+
+    monkeypatch.setattr(eval_frame, "check_if_dynamo_supported", unsupported)
+    harness.dynamo_unsupported.cache_clear()
+    try:
+        for device in ("cpu", "cuda"):
+            assert harness.compile_missing(device) == (
+                f"torch.compile unavailable with torch {torch.__version__}: "
+                "Python 3.11+ not yet supported for torch.compile"
+            )
+    finally:
+        harness.dynamo_unsupported.cache_clear()
