@@ -20,9 +20,11 @@ This file holds the whole harness, in sections:
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import shutil
+import sysconfig
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -145,8 +147,10 @@ def skip_reason(case: Case, max_gflop: dict[str, float]) -> str | None:
     reason = devices.unavailable_reason(case.device)
     if reason is not None:
         return reason
-    if case.variant == "compile" and case.device == "cpu" and not cxx_compiler():
-        return "torch.compile on cpu needs a C++ compiler: install g++ or set $CXX"
+    if case.variant == "compile":
+        missing = compile_missing(case.device)
+        if missing is not None:
+            return missing
     limit = max_gflop.get(case.device)
     if limit and case.gflop > limit:
         return (
@@ -159,6 +163,56 @@ def skip_reason(case: Case, max_gflop: dict[str, float]) -> str | None:
 def cxx_compiler() -> str | None:
     """The C++ compiler torch.compile's cpu backend would find, if any."""
     return os.environ.get("CXX") or shutil.which("g++") or shutil.which("clang++")
+
+
+def c_compiler() -> str | None:
+    """The C compiler Triton would find for its launcher, if any ($CC, else gcc, else clang)."""
+    return os.environ.get("CC") or shutil.which("gcc") or shutil.which("clang")
+
+
+@functools.cache
+def dynamo_unsupported() -> str | None:
+    """Why torch.compile cannot run with this torch and Python, in one line; None when it can."""
+    from torch._dynamo.eval_frame import check_if_dynamo_supported  # in torch >= 2.0
+
+    try:
+        check_if_dynamo_supported()
+    except RuntimeError as exc:  # how it says so, e.g. "Python 3.11+ not yet supported ..."
+        return f"torch.compile unavailable with torch {torch.__version__}: {exc}"
+    return None
+
+
+def compile_missing(device: str) -> str | None:
+    """What torch.compile lacks on ``device`` here, in one line; None when nothing is missing.
+
+    On cpu, Inductor writes C++ kernels: it needs a C++ compiler. On cuda, Inductor writes
+    Triton kernels, and Triton builds a small C launcher for each one the first time it runs: it
+    needs Triton, a C compiler and Python's headers. Without them the compiled step would not
+    fail here but inside the benchmark, after minutes of compiling, as an error. And on any
+    device, this torch's torch.compile must support this Python (torch 2.0: not 3.11).
+    """
+    unsupported = dynamo_unsupported()
+    if unsupported is not None:
+        return unsupported
+    if device == "cpu" and not cxx_compiler():
+        return "torch.compile on cpu needs a C++ compiler: install g++ or set $CXX"
+    if device == "cuda":
+        try:
+            import triton  # noqa: F401  (torch's CUDA wheels install it)
+        except ImportError:
+            return f"torch.compile on cuda needs Triton, which torch {torch.__version__} lacks here"
+        if not c_compiler():
+            return (
+                "torch.compile on cuda needs a C compiler for Triton's kernel launcher: "
+                "install gcc or set $CC"
+            )
+        headers = sysconfig.get_paths()["include"]
+        if not os.path.isfile(os.path.join(headers, "Python.h")):
+            return (
+                "torch.compile on cuda needs Python's headers for Triton's kernel launcher: "
+                f"no Python.h in {headers} (install python3-dev)"
+            )
+    return None
 
 
 def parse_max_gflop(text: str) -> dict[str, float]:
@@ -426,11 +480,32 @@ def warm_up(call: Callable[[], None]) -> None:
         call()
 
 
+def out_of_memory_types() -> tuple[type[BaseException], ...]:
+    """The out-of-memory exception classes this torch has.
+
+    ``torch.OutOfMemoryError`` exists from torch 2.5 (for every device), and
+    ``torch.cuda.OutOfMemoryError`` from 1.13 (the same class from 2.5 on); before that an
+    out-of-memory error is a plain RuntimeError. Naming a class this torch lacks would turn
+    every error into an AttributeError, so only those that exist are used.
+    """
+    candidates = (
+        getattr(torch, "OutOfMemoryError", None),
+        getattr(torch.cuda, "OutOfMemoryError", None),
+    )
+    return tuple(cls for cls in candidates if isinstance(cls, type))
+
+
+# How an allocator says so in a RuntimeError's message: CUDA's caching allocator ("CUDA out of
+# memory. Tried to allocate ..."; its only way before torch 1.13) and the CPU's
+# ("DefaultCPUAllocator: can't allocate memory: you tried to allocate ...").
+OUT_OF_MEMORY_MESSAGES = ("out of memory", "can't allocate memory")
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
-    """A GPU out-of-memory error, or the CPU allocator's."""
-    if isinstance(exc, torch.OutOfMemoryError):
+    """A GPU out-of-memory error, or the CPU allocator's, on any torch version."""
+    if isinstance(exc, out_of_memory_types()):
         return True
-    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
+    return isinstance(exc, RuntimeError) and any(m in str(exc) for m in OUT_OF_MEMORY_MESSAGES)
 
 
 # ==============================================================================================
@@ -452,7 +527,7 @@ def workload(case: Case, benchmark) -> Callable[[], None]:
     try:
         call = build(case)
         warm_up(call)
-    except RuntimeError as exc:  # torch.OutOfMemoryError is one
+    except RuntimeError as exc:  # every torch's out-of-memory errors are RuntimeErrors
         if not is_out_of_memory(exc):
             raise
         call = None  # skip outside the handler, so that the traceback's tensors are freed

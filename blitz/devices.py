@@ -1,4 +1,5 @@
-"""Which devices exist here, why the others are missing, and how to wait for them.
+"""Which devices exist here, why the others are missing, how to wait for them, and whether
+float32 work on CUDA may run in TF32 (``tf32_settings``, ``tf32``, ``FULL_FLOAT32``).
 
 ``KNOWN_DEVICES`` are the device types every claim is parametrized over: ``cpu`` always, and
 ``cuda`` — shown as *skipped, with the reason* when no GPU is visible, never silently absent.
@@ -8,8 +9,10 @@ is present on this machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+from dataclasses import dataclass
 
 import torch
 
@@ -109,3 +112,53 @@ def synchronize(device: str | torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type != "cpu" and hasattr(torch, "accelerator"):
         torch.accelerator.synchronize()
+
+
+# ----------------------------------------------------------------------------------------------
+# float32 on CUDA: TF32 or full precision
+#
+# On CUDA, torch lets cuDNN compute float32 convolutions in TF32 by default (operands rounded to
+# a 10-bit mantissa, products summed in float32): torch.backends.cudnn.allow_tf32 is True, while
+# cuBLAS matmuls are not allowed to (torch.backends.cuda.matmul.allow_tf32 is False). The CPU
+# always computes in full float32. Both flags exist in every torch blitz supports (torch >= 2.9
+# maps them onto its ``fp32_precision`` settings), and they change nothing off CUDA.
+
+
+@dataclass(frozen=True)
+class TF32:
+    """Whether cuDNN convolutions and cuBLAS matmuls may compute float32 in TF32."""
+
+    conv: bool
+    matmul: bool
+
+    def describe(self) -> str:
+        """One line: which float32 work runs in TF32 on CUDA."""
+        if not (self.conv or self.matmul):
+            return "full float32 (TF32 off)"
+        parts = [name for name, on in (("convolutions", self.conv), ("matmuls", self.matmul)) if on]
+        return f"TF32 {' and '.join(parts)}"
+
+
+FULL_FLOAT32 = TF32(conv=False, matmul=False)
+
+
+def tf32_settings() -> TF32:
+    """The TF32 settings in force in this process now."""
+    return TF32(torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+
+
+def set_tf32(settings: TF32) -> None:
+    """Apply ``settings`` to this process (each process has its own: pass them on to workers)."""
+    torch.backends.cudnn.allow_tf32 = settings.conv
+    torch.backends.cuda.matmul.allow_tf32 = settings.matmul
+
+
+@contextlib.contextmanager
+def tf32(settings: TF32):
+    """Run the block with ``settings`` (``FULL_FLOAT32``: as the CPU computes), then restore."""
+    previous = tf32_settings()
+    set_tf32(settings)
+    try:
+        yield
+    finally:
+        set_tf32(previous)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import socket
 import sys
@@ -41,9 +42,10 @@ import torch.multiprocessing as mp
 import torch.nn as nn
 import torch.optim as optim
 from torch.utils.data import DataLoader
+from torch.torch_version import TorchVersion
 from tqdm import tqdm
 
-from blitz import compat
+from blitz import compat, devices
 from blitz.models import CIFAR10_CLASSES, Net
 
 # ==============================================================================================
@@ -310,13 +312,40 @@ def load_state(net: nn.Module, path: str | os.PathLike, map_location=None):
 
 
 def single_process_step(
-    state: dict, inputs: torch.Tensor, labels: torch.Tensor, *, protocol: Protocol = PROTOCOL
+    state: dict,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    protocol: Protocol = PROTOCOL,
+    device: str | torch.device = "cpu",
 ) -> dict[str, torch.Tensor]:
-    """One SGD step of ``Net`` loaded with ``state`` over the whole batch; the new state."""
+    """One SGD step of ``Net`` loaded with ``state`` over the whole batch, on ``device``; the new
+    state, on the CPU. To compare with ``data_parallel_step``, step on the ranks' kind of device
+    (``cuda:0`` for NCCL): the same kernels, not the CPU's."""
     net = Net(state["conv1.weight"].shape[0])
     net.load_state_dict(state)
-    train_step(net, make_optimizer(net, protocol), nn.CrossEntropyLoss(), inputs, labels)
-    return {name: value.detach().clone() for name, value in net.state_dict().items()}
+    net.to(device)
+    optimizer = make_optimizer(net, protocol)
+    train_step(net, optimizer, nn.CrossEntropyLoss(), inputs.to(device), labels.to(device))
+    return {name: value.detach().cpu().clone() for name, value in net.state_dict().items()}
+
+
+@dataclass(frozen=True)
+class _DDPJob:
+    """What every process of ``data_parallel_step`` gets (spawn pickles it for each)."""
+
+    world_size: int
+    backend: str  # gloo: CPU processes; nccl: one GPU per process
+    init_method: str  # tcp://127.0.0.1:PORT, the rendezvous
+    state: dict  # the Net's starting state_dict
+    inputs: torch.Tensor  # the whole batch; rank r takes its r-th equal share
+    labels: torch.Tensor
+    protocol: Protocol
+    timeout_s: float
+    out: str  # the folder that receives rank{r}.pt
+    # The caller's TF32 settings. A spawned process starts with torch's defaults (TF32
+    # convolutions on CUDA), so without these its ranks would not compute as the caller does.
+    tf32: devices.TF32
 
 
 def data_parallel_step(
@@ -334,20 +363,25 @@ def data_parallel_step(
     Each process loads ``state`` into a ``Net``, wraps it in DDP and steps on its equal share of
     the batch; DDP averages the gradients across processes, so each replica should end where one
     process stepping on the whole batch ends. ``gloo`` runs on CPU processes (rendezvous on a free
-    loopback port), ``nccl`` on one GPU per process.
+    loopback port), ``nccl`` on one GPU per process (rank r on ``cuda:r``). The processes
+    compute with the caller's TF32 settings (``blitz.devices.tf32_settings``).
     """
     if len(inputs) % world_size:
         raise ValueError(f"a batch of {len(inputs)} does not split into {world_size} equal shares")
     with tempfile.TemporaryDirectory() as tmp:
-        init_method = f"tcp://127.0.0.1:{free_port()}"
-        args = (world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, tmp)
+        job = _DDPJob(
+            world_size, backend, f"tcp://127.0.0.1:{free_port()}", state, inputs, labels,
+            protocol, timeout_s, tmp, devices.tf32_settings(),
+        )  # fmt: skip
         method = _start_method(backend)
         if method == "fork":
             # DDP imports torch._dynamo (seconds) during its first step: import it once here,
-            # so that the forked processes inherit it instead of each importing it again.
-            with contextlib.suppress(ImportError):  # torch < 2.0 has no dynamo
-                import torch._dynamo  # noqa: F401
-        mp.start_processes(_ddp_worker, args=args, nprocs=world_size, start_method=method)
+            # so that the forked processes inherit it instead of each importing it again. (Not
+            # `import torch._dynamo`: that would make `torch` a local name of this function,
+            # unbound on the spawn path. torch < 2.0 has no dynamo.)
+            with contextlib.suppress(ImportError):
+                importlib.import_module("torch._dynamo")
+        mp.start_processes(_ddp_worker, args=(job,), nprocs=world_size, start_method=method)
         return [
             compat.load(Path(tmp) / f"rank{rank}.pt")
             for rank in range(world_size)
@@ -356,10 +390,26 @@ def data_parallel_step(
 
 def _start_method(backend: str) -> str:
     """fork for CPU processes on Linux (no second import of torch: seconds saved per process,
-    as DataLoader workers do); spawn elsewhere and for CUDA, which cannot be forked."""
-    if backend == "gloo" and sys.platform == "linux":
+    as DataLoader workers do); spawn elsewhere and for CUDA, which cannot be forked.
+
+    Also spawn once this process has initialized CUDA (a run that tested cuda before cpu): a
+    forked child inherits a CUDA context it cannot use, and any CUDA call there raises "Cannot
+    re-initialize CUDA in forked subprocess".
+
+    And spawn on torch before 1.13: there a child forked after the parent ran autograd (the
+    suite's other tests did) refuses to run backward ("Unable to handle autograd's threading in
+    combination with fork-based multiprocessing"; seen on 1.10.2 and 1.11.0, not on 1.13.1).
+    """
+    forkable = TorchVersion(torch.__version__) >= FORK_AFTER_AUTOGRAD_SINCE
+    if (
+        backend == "gloo" and sys.platform == "linux" and forkable
+        and not torch.cuda.is_initialized()
+    ):  # fmt: skip
         return "fork"
     return "spawn"
+
+
+FORK_AFTER_AUTOGRAD_SINCE = "1.13"
 
 
 def free_port() -> int:
@@ -374,31 +424,36 @@ def _loopback_interface() -> str | None:
     return next((name for name in names if name.startswith("lo")), None)
 
 
-def _ddp_worker(
-    rank, world_size, backend, init_method, state, inputs, labels, protocol, timeout_s, out
-):
+def _ddp_worker(rank: int, job: _DDPJob) -> None:
     torch.set_num_threads(1)  # the processes share the machine's cores
+    devices.set_tf32(job.tf32)  # compute as the caller does (see _DDPJob.tf32)
+    if job.backend == "nccl":
+        # One GPU per rank. NCCL sets up its communicator on the current device, which is cuda:0
+        # in every process until set_device: the ranks would share one GPU (or hang) on 2+ GPUs.
+        torch.cuda.set_device(rank)
+        device = torch.device("cuda", rank)
+    else:
+        device = torch.device("cpu")
     loopback = _loopback_interface()
-    if backend == "gloo" and loopback:
+    if job.backend == "gloo" and loopback:
         os.environ["GLOO_SOCKET_IFNAME"] = loopback  # keep the traffic on this machine
     dist.init_process_group(
-        backend, init_method=init_method, rank=rank, world_size=world_size,
-        timeout=timedelta(seconds=timeout_s),
+        job.backend, init_method=job.init_method, rank=rank, world_size=job.world_size,
+        timeout=timedelta(seconds=job.timeout_s),
     )  # fmt: skip
     try:
-        device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
-        net = Net(state["conv1.weight"].shape[0])
-        net.load_state_dict(state)
+        net = Net(job.state["conv1.weight"].shape[0])
+        net.load_state_dict(job.state)
         net.to(device)
         model = nn.parallel.DistributedDataParallel(
             net, device_ids=[rank] if device.type == "cuda" else None
         )
-        share_inputs = inputs.chunk(world_size)[rank].to(device)
-        share_labels = labels.chunk(world_size)[rank].to(device)
-        optimizer = make_optimizer(model, protocol)
+        share_inputs = job.inputs.chunk(job.world_size)[rank].to(device)
+        share_labels = job.labels.chunk(job.world_size)[rank].to(device)
+        optimizer = make_optimizer(model, job.protocol)
         train_step(model, optimizer, nn.CrossEntropyLoss(), share_inputs, share_labels)
         new_state = {name: value.detach().cpu() for name, value in net.state_dict().items()}
-        torch.save(new_state, Path(out) / f"rank{rank}.pt")
+        torch.save(new_state, Path(job.out) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -507,6 +562,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--epochs", type=_positive_int, default=PROTOCOL.epochs,
         help="passes over the training images (default: 2)",
     )  # fmt: skip
+    parser.add_argument(
+        "--max-steps", type=_positive_int, default=None, metavar="N",
+        help="stop each seed's training after N steps (a rehearsal; default: the whole protocol)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--train-split",
+        choices=("train", "test"),
+        default="train",
+        help=(
+            "the split to train on: 'test' only where the training split is not at hand (a "
+            "machine that gets the test split alone); the accuracy is then on the images it "
+            "trained on (default: train)"
+        ),
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--threads", type=_positive_int, default=1,
@@ -541,8 +610,10 @@ def main(argv: list[str] | None = None) -> int:
             args.root, download=not args.no_download, root_option="--root DIR"
         )
         transform = data.tutorial_transform()
-        trainset = source.dataset(train=True, transform=transform)
         testset = source.dataset(train=False, transform=transform)
+        trainset = testset
+        if args.train_split == "train":
+            trainset = source.dataset(train=True, transform=transform)
         for dataset in (trainset, testset):
             # Read the images now (the offline copy reads them on first use), so that a damaged
             # file is found here, before training, on either path.
@@ -552,7 +623,14 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, RuntimeError) as exc:  # e.g. a disk error (the message names the file)
         return _fail(f"reading CIFAR-10 failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
     print(source.note)
+    if args.train_split == "test":
+        print(
+            "training on the test split (10,000 images), as asked: not the tutorial's protocol; "
+            "the accuracy below is on the images it trained on"
+        )
     device = torch.device(args.device)
+    if device.type == "cuda":
+        print(f"float32 on cuda: {devices.tf32_settings().describe()} (torch's settings, as given)")
     if args.literal:
         train_loader = tutorial_loader(trainset)
         test_loader = tutorial_loader(testset, shuffle=False)
@@ -567,7 +645,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {seed}:")
         net, log = run_tutorial(
             train_loader, protocol=protocol, device=device, width=args.width,
-            progress=not args.no_progress, foreach=None if args.literal else True,
+            max_steps=args.max_steps, progress=not args.no_progress,
+            foreach=None if args.literal else True,
         )  # fmt: skip
         evaluation = evaluate(net, test_loader, device)
         print("\n".join(evaluation.lines()))

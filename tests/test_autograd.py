@@ -12,7 +12,6 @@ on the weights; which one ran is recorded in the claims matrix.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 
@@ -461,18 +460,6 @@ def test_no_grad_excludes_computations_from_the_dag(device):
 # The note "This tutorial works only on the CPU" (drift)
 
 
-@contextlib.contextmanager
-def _full_float32_precision():
-    """TF32 off for cuBLAS and cuDNN, so a CUDA float32 result can be compared with the CPU's."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
 def _training_step(model: nn.Module, device: str) -> dict[str, torch.Tensor]:
     """The tutorial's step on ``device`` (inputs built on CPU, then moved); results on CPU."""
     model = model.to(device)
@@ -490,9 +477,9 @@ def _training_step(model: nn.Module, device: str) -> dict[str, torch.Tensor]:
 @pytest.mark.claim("A11")
 def test_cpu_only_note_is_overly_cautious(device, cpu_resnet18, claim_report):
     initial = _params(cpu_resnet18)
-    with _full_float32_precision():
-        on_cpu = _training_step(copy.deepcopy(cpu_resnet18), "cpu")
-        on_device = on_cpu if device == "cpu" else _training_step(cpu_resnet18, device)
+    # Both in full float32: the suite's TF32 policy (tests/conftest.py).
+    on_cpu = _training_step(copy.deepcopy(cpu_resnet18), "cpu")
+    on_device = on_cpu if device == "cpu" else _training_step(cpu_resnet18, device)
 
     # The step runs on the device: 1000 scores, finite results, every parameter moved.
     assert on_device["prediction"].shape == (1, 1000)

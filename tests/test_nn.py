@@ -69,10 +69,10 @@ LEARNING_RATE = 0.01  # the tutorial's SGD step size
 
 # The tutorial prints 4 decimals: a printed value v stands for the interval v ± 5e-5.
 PRINTED_PRECISION = {"rtol": 0, "atol": 5e-5}
-# Device results against the CPU's, both in float32 (see ``full_float32_on_gpu``): the sums run
-# in other orders, so float32 rounding (~1e-7 relative per operation) builds up through the net;
-# rtol 1e-4 covers that many times over, and atol 1e-5 keeps near-zero values within the
-# printed precision.
+# Device results against the CPU's, both in full float32 (the suite's TF32 policy, in
+# tests/conftest.py): the sums run in other orders, so float32 rounding (~1e-7 relative per
+# operation) builds up through the net; rtol 1e-4 covers that many times over, and atol 1e-5
+# keeps near-zero values within the printed precision.
 DEVICE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
 
 # nn.Conv2d takes an unbatched (C, H, W) input since torch 1.11 (no-batch-dim support for ConvNd).
@@ -189,21 +189,6 @@ NODE_FAMILIES = {
 def layer_of(node) -> str | None:
     name = node_name(node)
     return next((layer for family, layer in NODE_FAMILIES.items() if family in name), None)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def full_float32_on_gpu():
-    """cuDNN convolutions in full float32, as on the CPU, while this module's tests run.
-
-    cuDNN runs float32 convolutions in TF32 by default on Ampere and later GPUs (a 10-bit
-    mantissa). A CPU emulation of that moves this script's conv gradients by up to 5e-3, past
-    the printed precision; the claims are about the float32 computation, so TF32 is turned off.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        if torch.cuda.is_available():
-            patch.setattr(torch.backends.cudnn, "allow_tf32", False)
-            patch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-        yield
 
 
 def fresh_lenet(device: str, seed: int) -> LeNet:

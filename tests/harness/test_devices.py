@@ -1,4 +1,5 @@
-"""Device selection: which devices a run covers, and the reason a missing one gives."""
+"""Device selection: which devices a run covers, and the reason a missing one gives; the TF32
+settings and the suite's policy (full float32 unless a test is marked ``tf32_default``)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,33 @@ def test_unknown_device_is_refused():
     with pytest.raises(ValueError, match="unknown device"):
         devices.selected_devices("cpu,quantum")
 
+
+
+# ----------------------------------------------------------------------------------------------
+# TF32 (the flags are process settings: they read and write without a GPU)
+
+
+def test_torch_lets_cudnn_convolutions_use_tf32_by_default(_full_float32_session):
+    # The premise of the suite's policy: torch's settings as the session found them.
+    assert _full_float32_session == devices.TF32(conv=True, matmul=False)
+    assert _full_float32_session.describe() == "TF32 convolutions"
+
+
+def test_the_suite_runs_in_full_float32(float32_policy):
+    assert float32_policy == devices.tf32_settings() == devices.FULL_FLOAT32
+    assert devices.FULL_FLOAT32.describe() == "full float32 (TF32 off)"
+
+
+@pytest.mark.tf32_default("checks that the marker gives a test torch's own settings")
+def test_a_test_marked_tf32_default_runs_with_torchs_settings(
+    float32_policy, _full_float32_session
+):
+    assert float32_policy == devices.tf32_settings() == _full_float32_session
+
+
+def test_tf32_applies_settings_for_the_block_then_restores():
+    before = devices.tf32_settings()
+    with devices.tf32(devices.TF32(conv=True, matmul=True)):
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+        assert devices.tf32_settings().describe() == "TF32 convolutions and matmuls"
+    assert devices.tf32_settings() == before
