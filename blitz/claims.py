@@ -10,6 +10,20 @@ the tutorial section it comes from, a one-line statement, and a kind:
 - ``benchmark`` — a claim about speed: measured by the benchmarks in ``bench/`` and judged by
   ``python -m blitz.report bench``, never by a timed test, so it has no row in the test matrix.
 
+``revision`` says which revision of the tutorial states the claim, as the catalogue words it
+and as its tests check it:
+
+- ``snapshot`` — the snapshot the suite was written from (its four scripts seeded with
+  ``torch.manual_seed(42)``; its printed outputs are the goldens), and no longer the current
+  revision: its code or wording was replaced in May 2026;
+- ``2026``     — only the revision of the PyTorch docathon of May 2026 (pytorch/tutorials pull
+  requests #3881 and #3882): the live tutorial;
+- ``both``     — both state it (in the same words, or, like N12, in two forms that the tests
+  check each).
+
+The live pages are built without a seed and print other numbers at every build, so a golden is
+always the snapshot's printed value, whatever the claim's revision.
+
 ``cpu_only`` marks claims about the host — its memory, its RNG, loading data from disk, files
 written and read back: they have no cuda result. ``accelerator`` marks claims whose statement is
 about a GPU (moving to it, training on it): they have no cpu result, so a machine without a GPU
@@ -23,6 +37,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["plain", "golden", "drift", "benchmark"]
+Revision = Literal["snapshot", "2026", "both"]
+REVISIONS: tuple[str, ...] = ("snapshot", "2026", "both")
 
 SECTIONS = {
     "tensors": "Tensors",
@@ -40,6 +56,7 @@ class Claim:
     kind: Kind = "plain"
     cpu_only: bool = False
     accelerator: bool = False
+    revision: Revision = "both"
 
 
 def _claims(section: str, *rows: dict) -> list[Claim]:
@@ -48,9 +65,12 @@ def _claims(section: str, *rows: dict) -> list[Claim]:
 
 def _row(
     id: str, statement: str, kind: Kind = "plain", *, cpu_only: bool = False,
-    accelerator: bool = False,
+    accelerator: bool = False, revision: Revision = "both",
 ) -> dict:  # fmt: skip
-    return dict(id=id, statement=statement, kind=kind, cpu_only=cpu_only, accelerator=accelerator)
+    return dict(
+        id=id, statement=statement, kind=kind, cpu_only=cpu_only, accelerator=accelerator,
+        revision=revision,
+    )  # fmt: skip
 
 
 CLAIMS: dict[str, Claim] = {
@@ -64,7 +84,11 @@ CLAIMS: dict[str, Claim] = {
             _row("T04", "rand_like(x, dtype=torch.float) overrides the dtype", "golden"),
             _row("T05", "rand/ones/zeros take a shape tuple", "golden"),
             _row("T06", "a tensor's shape, dtype and device attributes", "golden"),
-            _row("T07", "a tensor moves to the GPU with .to('cuda'), values unchanged", accelerator=True),
+            # The 2026 revision moves tensors with torch.accelerator instead (T18).
+            _row(
+                "T07", "a tensor moves to the GPU with .to('cuda'), values unchanged",
+                accelerator=True, revision="snapshot",
+            ),
             _row("T08", "every operation of the section runs on the GPU with the CPU's result", accelerator=True),
             _row("T09", "NumPy-like indexing and slicing", "golden"),
             _row("T10", "torch.cat joins along a given dim; torch.stack adds a new dim", "golden"),
@@ -103,14 +127,24 @@ CLAIMS: dict[str, Claim] = {
             _row("N09", "following grad_fn backwards walks the graph", "golden"),
             _row("N10", "zero_grad clears the gradient buffers (prints None)", "drift"),
             _row("N11", "after loss.backward() conv1's bias has a gradient", "golden"),
+            # The snapshot's f.data.sub_(f.grad.data * lr), the 2026 revision's
+            # f -= f.grad * lr under torch.no_grad(): a test for each form.
             _row("N12", "SGD by hand equals optim.SGD"),
             _row("N13", "gradients accumulate unless optimizer.zero_grad()"),
         ),
         *_claims(
             "cifar10",
             _row("C01", "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes", cpu_only=True),
-            _row("C02", "images are 3x32x32; the transform maps them to [-1, 1]", cpu_only=True),
-            _row("C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden", cpu_only=True),
+            # C02 and C03 check the snapshot's v1 transform (ToTensor + Normalize) and the batches
+            # it gives, with the seeded golden batch; the 2026 revision's v2 transform is C13.
+            _row(
+                "C02", "images are 3x32x32; the transform maps them to [-1, 1]", cpu_only=True,
+                revision="snapshot",
+            ),
+            _row(
+                "C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden",
+                cpu_only=True, revision="snapshot",
+            ),
             _row("C04", "the first test batch is cat ship ship plane", "golden", cpu_only=True),
             _row("C05", "the 3-channel Net gives (N, 10) with 62,006 parameters"),
             _row("C06", "CrossEntropyLoss + SGD(lr=0.001, momentum=0.9): the loss falls"),

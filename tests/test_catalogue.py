@@ -67,3 +67,10 @@ def test_catalogue_ids_are_unique_and_ordered_by_section():
 def test_unknown_claim_id_is_a_clear_key_error():
     with pytest.raises(KeyError, match="unknown claim id 'Z01'"):
         claims.get("Z01")
+
+
+def test_every_claim_says_which_revision_of_the_tutorial_states_it():
+    for claim in claims.CLAIMS.values():
+        assert claim.revision in claims.REVISIONS, claim.id
+    assert claims.REVISIONS == ("snapshot", "2026", "both")
+
