@@ -20,7 +20,8 @@ tests on that device (``summarize``), worst first:
 
 A **run document** is what ``pytest --claims-json PATH`` writes: the versions and devices of the
 run, whether it finished (``complete``; an interrupted run says why and with which exit status),
-its facts (which CIFAR-10 copy), and a ``ClaimResult`` per claim with a ``Cell`` per device.
+its facts (which CIFAR-10 copy), and a ``ClaimResult`` per claim with a ``Cell`` per device and
+the revision of the tutorial that states the claim (``blitz.claims``: snapshot, 2026 or both).
 ``dump`` writes it atomically; ``load`` reads and validates it, naming the file and the fault.
 """
 
@@ -202,21 +203,37 @@ class Device:
 
 @dataclass
 class ClaimResult:
-    """A claim's cells in one run, a cell per device."""
+    """A claim's cells in one run, a cell per device.
+
+    ``revision`` is the revision of the tutorial that states the claim (one of
+    ``blitz.claims.REVISIONS``); "" where a file written before blitz recorded it names a claim
+    that the catalogue does not know.
+    """
 
     id: str
     statement: str
     section: str
     kind: str
     results: dict[str, Cell]
+    revision: str = ""
 
     def to_json(self) -> dict:
         return {
             "statement": self.statement,
             "section": self.section,
             "kind": self.kind,
+            "revision": self.revision,
             "results": {device: cell.to_json() for device, cell in self.results.items()},
         }
+
+
+def catalogue_revision(claim_id: str) -> str:
+    """The catalogue's revision for ``claim_id``; "" for an id it does not know."""
+    claim = catalogue.CLAIMS.get(claim_id)
+    return claim.revision if claim is not None else ""
+
+
+REVISION_WIDTH = max(len("revision"), *(len(r) for r in catalogue.REVISIONS))
 
 
 @dataclass
@@ -304,7 +321,8 @@ def render(document: RunDocument) -> list[str]:
         mark = footnote(text)
         return text[: CELL_WIDTH - len(mark) - 1] + "…" + mark
 
-    header = ["id ", "claim".ljust(STATEMENT_WIDTH)] + [d.ljust(CELL_WIDTH) for d in device_names]
+    header = ["id ", "claim".ljust(STATEMENT_WIDTH), "revision".ljust(REVISION_WIDTH)]
+    header += [d.ljust(CELL_WIDTH) for d in device_names]
     lines = [
         f"torch {document.torch}, torchvision {document.torchvision}, "
         f"python {document.python}, {document.platform}",
@@ -320,7 +338,8 @@ def render(document: RunDocument) -> list[str]:
     cells = []
     for claim_id, result in document.claims.items():
         statement = textwrap.shorten(result.statement, STATEMENT_WIDTH, placeholder="…")
-        row = [claim_id, statement.ljust(STATEMENT_WIDTH)]
+        revision = result.revision or "?"
+        row = [claim_id, statement.ljust(STATEMENT_WIDTH), revision.ljust(REVISION_WIDTH)]
         for device in device_names:
             cell = result.results[device]
             cells.append(cell)
@@ -432,6 +451,7 @@ def from_json(doc: object, path: Path) -> RunDocument:
             section=check.kind(entry.get("section", ""), str, f"{where}: 'section'"),
             kind=check.kind(entry.get("kind", ""), str, f"{where}: 'kind'"),
             results=cells,
+            revision=_revision_from_json(check, entry, claim_id, where),
         )
     return RunDocument(
         torch=doc["torch"],
@@ -447,6 +467,20 @@ def from_json(doc: object, path: Path) -> RunDocument:
         finished=check.kind(doc.get("finished", ""), str, "'finished'"),
         path=path,
     )
+
+
+def _revision_from_json(check: _Checker, entry: dict, claim_id: str, where: str) -> str:
+    """A claim's ``revision``; optional (files written before blitz recorded it have none):
+    missing, it is the catalogue's for a claim the catalogue knows, else ""."""
+    if "revision" not in entry:
+        return catalogue_revision(claim_id)
+    revision = check.kind(entry["revision"], str, f"{where}: 'revision'")
+    if revision not in catalogue.REVISIONS:
+        raise MatrixFileError(
+            f"{check.path}: {where}: unknown revision {revision!r} "
+            f"(expected one of {', '.join(catalogue.REVISIONS)})"
+        )
+    return revision
 
 
 def _cell_from_json(check: _Checker, cell: object, where: str) -> Cell:

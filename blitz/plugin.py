@@ -287,6 +287,7 @@ class ClaimsSession:
             claim.id: matrix.ClaimResult(
                 claim.id, claim.statement, claim.section, claim.kind,
                 {device: self.cell(claim, device) for device in self.devices},
+                revision=claim.revision,
             )  # fmt: skip
             for claim in catalogue.CLAIMS.values()
             if claim.id in ran

@@ -5,6 +5,8 @@ a directory stands for every ``*.json`` in it (``tox`` leaves one per env in ``.
 The merged matrix has a row per catalogue claim and a column per torch version, newest first —
 a column per torch version and device where the runs had more than one device available. A
 claim that a run did not test shows as ``not run``, so every claim id appears for every version.
+Each row says which revision of the tutorial states the claim (``blitz.claims``): the seeded
+snapshot, the May 2026 revision, or both.
 
 A cell is ``holds``, ``FAILS``, ``error``, ``drift`` or ``skipped`` (``blitz.matrix``); a run
 that did not finish is marked incomplete in the runs table and in its column's header. The
@@ -124,6 +126,7 @@ class Row:
     statement: str
     kind: str
     cells: list[MergedCell]
+    revision: str = ""  # which revision of the tutorial states it; "" when unknown
 
 
 @dataclass
@@ -160,7 +163,7 @@ def merge(runs: list[Run]) -> Matrix:
     ]
     notes: dict[tuple[str, str], Note] = {}
     rows = []
-    for claim_id, statement, kind in _claim_rows(runs):
+    for claim_id, statement, kind, revision in _claim_rows(runs):
         cells = []
         for column in columns:
             cell = _cell(column, claim_id)
@@ -174,7 +177,7 @@ def merge(runs: list[Run]) -> Matrix:
                 note.columns.append(column.label)
                 number = note.number
             cells.append(MergedCell(cell.status, short_label(cell), number))
-        rows.append(Row(claim_id, statement, kind, cells))
+        rows.append(Row(claim_id, statement, kind, cells, revision))
     return Matrix(runs, columns, rows, list(notes.values()), devices if split else [], labels)
 
 
@@ -191,9 +194,10 @@ def _labels(runs: list[Run]) -> dict[int, str]:
     return labels
 
 
-def _claim_rows(runs: list[Run]) -> list[tuple[str, str, str]]:
-    """Every tested catalogue claim in catalogue order, then any other id a run reported."""
-    rows = [(c.id, c.statement, c.kind) for c in catalogue.tested()]
+def _claim_rows(runs: list[Run]) -> list[tuple[str, str, str, str]]:
+    """Every tested catalogue claim in catalogue order, then any other id a run reported:
+    (id, statement, kind, revision), the catalogue's where it knows the claim."""
+    rows = [(c.id, c.statement, c.kind, c.revision) for c in catalogue.tested()]
     known = {c.id for c in catalogue.tested()}
     extra: dict[str, schema.ClaimResult] = {}
     for run in runs:
@@ -201,7 +205,8 @@ def _claim_rows(runs: list[Run]) -> list[tuple[str, str, str]]:
             if claim_id not in known:
                 extra.setdefault(claim_id, entry)
     for claim_id in sorted(extra):
-        rows.append((claim_id, extra[claim_id].statement, extra[claim_id].kind))
+        entry = extra[claim_id]
+        rows.append((claim_id, entry.statement, entry.kind, entry.revision))
     return rows
 
 
@@ -301,13 +306,14 @@ def render_text(merged: Matrix) -> list[str]:
         max(len(c.label), *(len(row.cells[i].shown) for row in merged.rows))
         for i, c in enumerate(merged.columns)
     ]
-    header = ["id ", "claim".ljust(STATEMENT_WIDTH)]
+    header = ["id ", "claim".ljust(STATEMENT_WIDTH), "revision".ljust(schema.REVISION_WIDTH)]
     header += [c.label.ljust(w) for c, w in zip(merged.columns, widths)]
     lines.append("  ".join(header).rstrip())
     for row in merged.rows:
         statement = textwrap.shorten(row.statement, STATEMENT_WIDTH, placeholder="…")
         cells = [cell.shown.ljust(w) for cell, w in zip(row.cells, widths)]
-        row_text = [row.claim_id.ljust(3), statement.ljust(STATEMENT_WIDTH), *cells]
+        revision = (row.revision or "?").ljust(schema.REVISION_WIDTH)
+        row_text = [row.claim_id.ljust(3), statement.ljust(STATEMENT_WIDTH), revision, *cells]
         lines.append("  ".join(row_text).rstrip())
     lines.append("")
     for column, counts in zip(merged.columns, _column_counts(merged)):
@@ -355,6 +361,12 @@ def render_markdown(merged: Matrix) -> str:
         "A column marked *(incomplete)* is a run that did not finish. "
         "A number points to the claim's notes below the table.",
         "",
+        "The *revision* column says which revision of the tutorial states the claim: "
+        "**snapshot** (the seeded snapshot the suite was written from; its code or wording was "
+        "replaced in May 2026), **2026** (the May 2026 revision, the live tutorial) or **both**. "
+        "The goldens are the snapshot's printed values: the live pages are built without a "
+        "seed and print other numbers at every build.",
+        "",
         "## Runs",
         "",
         "| torch | torchvision | python | platform | devices | run | state | file |",
@@ -368,16 +380,21 @@ def render_markdown(merged: Matrix) -> str:
             f"{_md(_run_state(run))} | {_md(run.path.name)} |"
         )
     out += ["", "## Matrix", "", _layout_line(merged), ""]
-    out.append("| id | claim | " + " | ".join(_md(c.label) for c in merged.columns) + " |")
-    out.append("| --- | --- | " + " | ".join("---" for _ in merged.columns) + " |")
+    out.append(
+        "| id | claim | revision | " + " | ".join(_md(c.label) for c in merged.columns) + " |"
+    )
+    out.append("| --- | --- | --- | " + " | ".join("---" for _ in merged.columns) + " |")
     for row in merged.rows:
         cells = []
         for cell in row.cells:
             bold = cell.status in (schema.FAILS, schema.ERROR)
             cells.append(f"**{cell.shown}**" if bold else cell.shown)
-        out.append(f"| {row.claim_id} | {_md(row.statement)} | " + " | ".join(cells) + " |")
+        revision = _md(row.revision) if row.revision else "?"
+        out.append(
+            f"| {row.claim_id} | {_md(row.statement)} | {revision} | " + " | ".join(cells) + " |"
+        )
     totals = [_md(_count_text(c)) for c in _column_counts(merged)]
-    out.append("| | *total* | " + " | ".join(totals) + " |")
+    out.append("| | *total* | | " + " | ".join(totals) + " |")
     benchmarks = [c for c in catalogue.CLAIMS.values() if c.kind == "benchmark"]
     if benchmarks:
         out += [

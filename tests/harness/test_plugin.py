@@ -111,8 +111,8 @@ def test_matrix_shows_each_status(suite):
         [
             "*= blitz claims matrix =*",
             "dataset: a small one",
-            "id   claim * cpu * cuda",
-            "T01  torch.tensor(data) infers the dtype * holds *",
+            "id   claim * revision * cpu * cuda",
+            "T01  torch.tensor(data) infers the dtype * both * holds *",
             "T02  * FAILS: AssertionError: dtype is not int64*",
             "T03  * skipped: needs something this machine lacks *",
             "T04  * holds [[]*[]]*",
@@ -141,6 +141,7 @@ def test_json_has_the_documented_shape(suite):
     t01 = doc["claims"]["T01"]
     assert t01["statement"] == "torch.tensor(data) infers the dtype"
     assert t01["section"] == "tensors"
+    assert t01["revision"] == "both"  # which revision of the tutorial states it (blitz.claims)
     cpu = t01["results"]["cpu"]
     assert cpu == {
         "status": "holds", "note": "", "tests": ["test_suite.py::test_passes[cpu]"],

@@ -216,12 +216,12 @@ def test_markdown_has_the_runs_a_row_per_claim_and_the_notes(tmp_path):
     path = tmp_path / "docs" / "claims-by-version.md"
     assert run_cli(str(NEW), str(OLD), "--markdown", str(path)) == 0
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert "| id | claim | 2.14.1+cu130 | 2.0.1+cu117 |" in lines
+    assert "| id | claim | revision | 2.14.1+cu130 | 2.0.1+cu117 |" in lines
     rows = [line for line in lines if line.startswith("| ") and line[2:5] in catalogue.CLAIMS]
     assert [row[2:5] for row in rows] == [c.id for c in catalogue.tested()]
     assert (
         "| N05 | 'torch.nn only supports mini-batches': use unsqueeze(0) "
-        "| drift [3] | **FAILS [4]** |"
+        "| both | drift [3] | **FAILS [4]** |"
         in lines
     )
     # A table cell may not hold a raw "|": the failure message's is escaped.
@@ -235,6 +235,82 @@ def test_markdown_has_the_runs_a_row_per_claim_and_the_notes(tmp_path):
         ["cifar10: the offline copy (JPEG-compressed pixels)", "complete", "torch-2.14.1-cpu.json |"],
         ["", "complete", "torch-2.0.1-cpu.json |"],
     ]
+
+
+def test_each_row_says_which_revision_of_the_tutorial_states_the_claim():
+    matrix = merged(NEW, OLD)
+    revisions = {row.claim_id: row.revision for row in matrix.rows}
+    assert revisions == {c.id: c.revision for c in catalogue.tested()}
+    assert (revisions["C02"], revisions["N12"]) == ("snapshot", "both")
+
+
+def test_the_terminal_table_has_a_revision_column(capsys):
+    assert run_cli(str(NEW)) == 0
+    out = capsys.readouterr().out.splitlines()
+    header = next(line for line in out if line.startswith("id "))
+    assert header.split()[:3] == ["id", "claim", "revision"]
+    for claim_id, revision in (("T07", "snapshot"), ("T01", "both")):
+        row = next(line for line in out if line.startswith(claim_id))
+        assert row[3 + 2 + report.STATEMENT_WIDTH + 2 :].split()[0] == revision, row
+
+
+def test_markdown_shows_the_revision_of_every_claim_and_what_it_means(tmp_path):
+    path = tmp_path / "claims-by-version.md"
+    assert run_cli(str(NEW), "--markdown", str(path)) == 0
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    rows = {
+        line[2:5]: line.split(" | ")
+        for line in lines
+        if line.startswith("| ") and line[2:5] in catalogue.CLAIMS
+    }
+    assert {claim_id: row[2] for claim_id, row in rows.items()} == {
+        c.id: c.revision for c in catalogue.tested()
+    }
+    assert "| | *total* | | " in text
+    # The legend says what each revision is, and whose printed values the goldens are.
+    legend = " ".join(text.split())
+    assert "**snapshot**" in legend and "**2026**" in legend and "**both**" in legend
+    assert "The goldens are the snapshot's printed values" in legend
+
+
+def test_a_file_without_revisions_takes_the_catalogues(tmp_path):
+    """Files of schema 2 written before blitz recorded the revision still load."""
+    document = fixture()
+    for entry in document["claims"].values():
+        entry.pop("revision", None)
+    document["claims"]["Z99"] = {
+        "statement": "a claim from another catalogue", "section": "nn", "kind": "plain",
+        "results": {"cpu": {"status": "holds", "note": "", "tests": ["t[cpu]"], "ran": 1}},
+    }  # fmt: skip
+    run = report.load(write_json(tmp_path / "old.json", document))
+    assert run.claims["T07"].revision == "snapshot"
+    assert run.claims["Z99"].revision == ""
+    row = next(r for r in report.merge([run]).rows if r.claim_id == "Z99")
+    assert row.revision == ""
+    assert "| Z99 | a claim from another catalogue | ? |" in report.render_markdown(
+        report.merge([run])
+    )
+
+
+def test_a_claim_the_catalogue_lacks_keeps_the_revision_its_file_gives(tmp_path):
+    document = fixture()
+    document["claims"]["Z98"] = {
+        "statement": "a claim of a later revision", "section": "nn", "kind": "plain",
+        "revision": "2026",
+        "results": {"cpu": {"status": "holds", "note": "", "tests": ["t[cpu]"], "ran": 1}},
+    }  # fmt: skip
+    matrix = merged(write_json(tmp_path / "z.json", document))
+    assert matrix.rows[-1].claim_id == "Z98" and matrix.rows[-1].revision == "2026"
+
+
+def test_the_revision_survives_a_round_trip_through_json(tmp_path):
+    run = report.load(NEW)
+    run.claims["T01"].revision = "both"
+    path = tmp_path / "again.json"
+    matrix.dump(run, path)
+    assert json.loads(path.read_text())["claims"]["T01"]["revision"] == "both"
+    assert matrix.load(path).claims["T01"].revision == "both"
 
 
 def test_a_directory_stands_for_the_json_files_in_it(tmp_path):
@@ -421,6 +497,15 @@ def test_a_file_of_another_schema_is_named(tmp_path):
     path = mutated(tmp_path, lambda d: d.pop("schema"))
     with pytest.raises(ReportError, match=rf"^{path}: no 'schema', expected 2: written by another"):
         report.load(path)
+
+
+def test_an_unknown_revision_is_named_with_its_claim(tmp_path):
+    def change(document):
+        document["claims"]["T01"]["revision"] = "2019"
+
+    with pytest.raises(ReportError, match=r"claim T01: unknown revision '2019' \(expected one of "
+                       r"snapshot, 2026, both\)"):
+        report.load(mutated(tmp_path, change))
 
 
 def test_a_count_that_is_not_an_integer_is_named(tmp_path):
