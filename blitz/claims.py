@@ -99,6 +99,10 @@ CLAIMS: dict[str, Claim] = {
             _row("T15", "a CPU tensor and t.numpy() share memory", "golden", cpu_only=True),
             _row("T16", "from_numpy shares memory the other way", "golden", cpu_only=True),
             _row("T17", "memory sharing with NumPy is for CPU tensors only", accelerator=True),
+            _row(
+                "T18", "torch.accelerator picks the device: the accelerator if available, else cpu",
+                revision="2026",
+            ),
         ),
         *_claims(
             "autograd",

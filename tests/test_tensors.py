@@ -1,6 +1,7 @@
 """The tutorial's first section, "Tensors": initialization, attributes, operations, NumPy bridge.
 
-Claims T01-T17 of the catalogue, in the section's order. The goldens are the tutorial's printed
+Claims T01-T17 of the catalogue, in the section's order, then the May 2026 revision's T18 (the
+device picked through ``torch.accelerator``). The goldens are the tutorial's printed
 outputs; its script starts with ``torch.manual_seed(42)``, so the random goldens reproduce on
 the CPU when the draws are made in the script's order (``rand_like`` first, then ``rand``).
 On other devices the same inputs are built on the CPU and moved, and the results compared with
@@ -10,6 +11,9 @@ the CPU's (and, where NumPy has the operation, with NumPy's).
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -590,3 +594,84 @@ def test_cpu_numpy_copies_only_a_device_tensor(device):
         assert torch.equal(t.cpu(), torch.full((5,), 2.0))  # the device tensor did change
         assert torch.equal(host, torch.ones(5))
         np.testing.assert_array_equal(n, np.ones(5, dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------------------------
+# T18 (2026 revision): the device picked through torch.accelerator
+
+# The 2026 revision's tensors and classifier pages pick the device with this expression.
+ACCELERATOR_SELECTION = (
+    "torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else 'cpu'"
+)
+# Environment variables that hide every GPU of a vendor from a fresh process.
+HIDE_GPUS = {"cuda": ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")}
+
+
+def accelerator_device() -> str:
+    """The 2026 revision's device selection, as its pages write it."""
+    return (
+        torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+    )
+
+
+def report_no_torch_accelerator(claim_report) -> None:
+    """Where torch has no ``torch.accelerator``, the revision's code fails as users report it
+    (pytorch/tutorials#3629): assert that failure and report it as drift."""
+    with pytest.raises(AttributeError, match="has no attribute 'accelerator'") as failure:
+        accelerator_device()
+    claim_report.drift(
+        f"the 2026 revision picks the device with {ACCELERATOR_SELECTION} ('since PyTorch 2.4', "
+        f"its issue says); torch {torch.__version__} has no torch.accelerator: "
+        f"{failure.value} (pytorch/tutorials#3629); torch.cuda.is_available() is the check here"
+    )
+
+
+def assert_moves_there(selected: str, device: str) -> None:
+    """A tensor moved to the selected device, as a string (tensors page) or a torch.device
+    (classifier page), is on ``device`` with its values unchanged."""
+    x = torch.rand(3, 4)
+    for target in (selected, torch.device(selected)):
+        moved = x.to(target)
+        assert moved.device.type == device
+        assert torch.equal(moved.cpu(), x)
+
+
+def assert_selects_cpu_without_an_accelerator(claim_report) -> None:
+    """The selection gives "cpu" where no accelerator is present; on a machine with one, in a
+    fresh process that cannot see it."""
+    if not torch.accelerator.is_available():
+        assert accelerator_device() == "cpu"
+        assert_moves_there("cpu", "cpu")
+        built_for = torch.accelerator.current_accelerator()
+        if built_for is not None:
+            claim_report.note(
+                f"without a GPU, torch {torch.__version__}'s current_accelerator() alone says "
+                f"{built_for.type!r} (the build's accelerator): the is_available() guard is "
+                "what gives 'cpu'"
+            )
+    else:
+        kind = torch.accelerator.current_accelerator().type
+        if kind not in HIDE_GPUS:
+            pytest.skip(f"cannot hide the {kind} accelerator from a fresh process to check 'cpu'")
+        env = {**os.environ, **dict.fromkeys(HIDE_GPUS[kind], "")}
+        code = f"import torch; print({ACCELERATOR_SELECTION})"
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip() == "cpu"
+
+
+@pytest.mark.claim("T18")
+def test_torch_accelerator_picks_the_device(device, claim_report):
+    # cpu: where no accelerator is present, the selection is "cpu"; an accelerator: it is
+    # that accelerator, and tensors move there.
+    if not hasattr(torch, "accelerator"):
+        report_no_torch_accelerator(claim_report)
+    elif device == "cpu":
+        assert_selects_cpu_without_an_accelerator(claim_report)
+    else:
+        assert torch.accelerator.is_available()
+        selected = accelerator_device()
+        assert selected == device
+        assert_moves_there(selected, device)
+        assert torch.ones(1).to(selected).device == torch.device(device, 0)  # prints cuda:0
