@@ -135,6 +135,10 @@ CLAIMS: dict[str, Claim] = {
             # f -= f.grad * lr under torch.no_grad(): a test for each form.
             _row("N12", "SGD by hand equals optim.SGD"),
             _row("N13", "gradients accumulate unless optimizer.zero_grad()"),
+            _row(
+                "N14", "net.zero_grad() and optimizer.zero_grad() clear the same buffers",
+                revision="2026",
+            ),
         ),
         *_claims(
             "cifar10",

@@ -1,6 +1,8 @@
 """The tutorial's third section, "Neural Networks": define LeNet, loss, backprop, update weights.
 
-Claims N01-N13 of the catalogue, in the section's order. The goldens are the tutorial's printed
+Claims N01-N13 of the catalogue, in the section's order, then what the May 2026 revision states
+differently: N12's update under ``torch.no_grad()`` and N14 (``net.zero_grad()`` before an
+optimizer exists, ``optimizer.zero_grad()`` after). The goldens are the tutorial's printed
 outputs. Its script, started with ``torch.manual_seed(42)``, reproduces them on the CPU when the
 random draws come in the script's order: the net's initial weights, the input, the random
 gradient of ``out.backward``, the target. ``tutorial_script`` replays that order. On other
@@ -546,3 +548,94 @@ def test_optimizer_zero_grad_leaves_only_the_new_gradients(device):
     for name, grad in left.items():
         assert first[name].abs().sum() > 0, name
         assert_close(grad, own[name], msg=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# The 2026 revision: the update by hand under no_grad (N12), the two zero_grad calls (N14)
+
+
+@pytest.mark.claim("N12")
+def test_sgd_by_hand_under_no_grad_equals_the_data_form_and_optim_sgd(device):
+    # The 2026 revision's form, `with torch.no_grad(): f -= f.grad * learning_rate`, against the
+    # snapshot's `f.data.sub_(f.grad.data * learning_rate)` and optim.SGD, each from the same
+    # parameters and the same grads of the script's loss.backward().
+    under_no_grad, by_data, with_optim = (tutorial_script(device).net for _ in range(3))
+    before = {name: p.detach().clone() for name, p in under_no_grad.named_parameters()}
+    parameters = list(under_no_grad.parameters())
+
+    learning_rate = LEARNING_RATE
+    with torch.no_grad():
+        for f in under_no_grad.parameters():
+            f -= f.grad * learning_rate
+    for f in by_data.parameters():
+        f.data.sub_(f.grad.data * learning_rate)
+    optim.SGD(with_optim.parameters(), lr=LEARNING_RATE).step()
+
+    # In place: the same Parameter objects, still leaves that require grad, no history.
+    after = list(under_no_grad.parameters())
+    assert len(after) == len(parameters) and all(a is b for a, b in zip(after, parameters))
+    named = zip(under_no_grad.named_parameters(), by_data.parameters(), with_optim.parameters())
+    for (name, f), data_form, optimized in named:
+        assert isinstance(f, nn.Parameter) and f.requires_grad and f.grad_fn is None, name
+        assert not torch.equal(f.detach(), before[name]), f"{name}: unchanged"
+        # The same in-place subtraction of the same product as the .data form: the same bits.
+        assert_close(f.detach(), data_form.detach(), rtol=0, atol=0, msg=name)
+        # optim.SGD: up to float32 rounding (not bitwise), as in the N12 test of the .data form.
+        assert_close(optimized.detach(), f.detach(), msg=name)
+
+
+@pytest.mark.claim("N12")
+def test_the_update_by_hand_needs_no_grad(device):
+    # Why the revision wraps the update in torch.no_grad(): a leaf that requires grad cannot be
+    # changed in place while autograd records.
+    net = tutorial_script(device).net
+    f = net.conv1.bias
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        f -= f.grad * LEARNING_RATE
+
+
+def zero_grad_both_ways(device: str) -> tuple[dict, list[dict], list[dict]]:
+    """The grads of the script's loss.backward() (copies), then, for ``net.zero_grad()`` on one
+    copy of the net and ``optimizer.zero_grad()`` (an SGD over all its parameters) on another:
+    the grad buffers before the call and the grads after it, each ``{name: tensor or None}``."""
+    nets = [tutorial_script(device).net, tutorial_script(device).net]
+    grads = _grads(nets[0])
+    buffers = [{name: p.grad for name, p in net.named_parameters()} for net in nets]
+    nets[0].zero_grad()
+    optim.SGD(nets[1].parameters(), lr=LEARNING_RATE).zero_grad()
+    after = [{name: p.grad for name, p in net.named_parameters()} for net in nets]
+    return grads, buffers, after
+
+
+@pytest.mark.claim("N14")
+def test_net_and_optimizer_zero_grad_clear_the_same_buffers(device, claim_report):
+    grads, buffers, after = zero_grad_both_ways(device)
+    assert all(g is not None and g.abs().sum() > 0 for g in grads.values())
+    assert [list(a) for a in after] == [list(PARAMETER_SHAPES)] * 2
+    if TORCH_VERSION >= SET_TO_NONE_DEFAULT_SINCE:
+        # What the revision says: after either call every parameter's grad is None.
+        for cleared in after:
+            assert all(g is None for g in cleared.values())
+    else:
+        # Either call zeros each buffer in place.
+        for before, cleared in zip(buffers, after):
+            for name, grad in cleared.items():
+                assert grad is before[name], name
+                assert torch.equal(grad, torch.zeros(PARAMETER_SHAPES[name], device=device)), name
+        claim_report.drift(
+            "the 2026 revision says net.zero_grad() and optimizer.zero_grad() leave every grad "
+            f"None; torch {torch.__version__}: both fill the gradient buffers with zeros "
+            "(set_to_none=True became the default of both in 2.0)"
+        )
+
+
+@pytest.mark.claim("N14")
+def test_optimizer_zero_grad_clears_only_the_parameters_it_was_given(device):
+    # "Once an optimizer exists": it clears the grads of the parameters it holds, which are
+    # the net's when it was made with net.parameters(), as in the tutorial.
+    net = tutorial_script(device).net
+    optimizer = optim.SGD(net.fc3.parameters(), lr=LEARNING_RATE)
+    optimizer.zero_grad(set_to_none=True)
+    assert net.fc3.weight.grad is None and net.fc3.bias.grad is None
+    others = [p for name, p in net.named_parameters() if not name.startswith("fc3.")]
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in others)
