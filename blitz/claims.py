@@ -162,6 +162,10 @@ CLAIMS: dict[str, Claim] = {
             _row("C10", "training on the GPU: move the net and every input", accelerator=True),
             _row("C11", "a GPU gives no massive speedup for the small net; widening it does", "benchmark"),
             _row("C12", "a data-parallel step equals one process over the whole batch"),
+            _row(
+                "C13", "the v2 transform maps pixels to [-1, 1] as the v1 transform does",
+                cpu_only=True, revision="2026",
+            ),
         ),
     ]
 }

@@ -27,10 +27,15 @@ the official files: a report always says which copy ran (``Cifar10Source.note``)
 ``torchvision.datasets.CIFAR10`` (``data``, ``targets``, ``classes``, ``transform``; PIL images
 into the transform), so the tutorial's transform and DataLoader run on it unchanged.
 
-The fast path: ``normalized_images`` applies the tutorial's ``ToTensor`` + ``Normalize`` to a
-whole split at once (bit for bit the transform's result), and ``FastLoader`` serves batches of
-that tensor, on any device, in exactly the order a ``DataLoader(shuffle=True)`` would for the same
-RNG state — so training on it gives the same losses as the tutorial's loop, many times faster.
+The fast path: ``normalized_images`` applies the snapshot's transform (torchvision's v1
+``ToTensor`` + ``Normalize``, ``tutorial_transform``) to a whole split at once (bit for bit the
+transform's result), and ``FastLoader`` serves batches of that tensor, on any device, in exactly
+the order a ``DataLoader(shuffle=True)`` would for the same RNG state — so training on it gives
+the same losses as the snapshot's loop, many times faster. The May 2026 revision of the tutorial
+builds its transform from ``torchvision.transforms.v2`` instead (``tutorial_transform_v2``): it
+maps pixels to [-1, 1] too, but not bit for bit as v1 does (43% of the pixel values land up to
+1.19e-7 away, one float32 ulp of 1.0: claim C13), so neither the fast path nor the losses it
+gives are that revision's bit for bit.
 """
 
 from __future__ import annotations
@@ -105,8 +110,26 @@ class CIFAR10CorruptError(EnvironmentProblem, ValueError):
 
 
 def tutorial_transform() -> transforms.Compose:
-    """The tutorial's transform: PIL image -> float tensor in [-1, 1], shape (3, 32, 32)."""
+    """The snapshot's transform (torchvision's v1 transforms): PIL image -> float tensor in
+    [-1, 1], shape (3, 32, 32). The one the suite's CIFAR-10 claims and the fast path use."""
     return transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+
+
+def tutorial_transform_v2() -> Callable:
+    """The May 2026 revision's transform, from ``torchvision.transforms.v2``: ``ToImage()``,
+    ``ToDtype(torch.float32, scale=True)``, ``Normalize(MEAN, STD)``.
+
+    It maps pixels to [-1, 1] as ``tutorial_transform`` does, within one float32 ulp of 1.0
+    (1.19e-7) but not bit for bit: ``ToDtype`` multiplies by 1/255 where ``ToTensor`` divides by
+    255 (claim C13). Imported here, not at the top: older torchvision has no
+    ``transforms.v2`` (ImportError; before 0.15), or a beta one without ``ToImage``
+    (AttributeError) or without ``ToDtype(scale=...)`` (TypeError).
+    """
+    from torchvision.transforms import v2
+
+    return v2.Compose(
+        [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)]
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -466,12 +489,15 @@ def _npz_array(path: Path, name: str) -> np.ndarray:
 
 
 def normalized_images(dataset: Any, mean=MEAN, std=STD) -> torch.Tensor:
-    """Every image of ``dataset`` as the tutorial's transform gives it, in one CPU tensor.
+    """Every image of ``dataset`` as the snapshot's transform gives it, in one CPU tensor.
 
     (N, 3, 32, 32) float32, equal bit for bit to ``Normalize(mean, std)(ToTensor()(image))``
-    for each image: the same elementwise operations in the same order (``/ 255``, ``- mean``,
-    ``/ std``), applied to the whole split at once. Computed on the CPU, where the transform
-    runs; move the result to any device.
+    for each image — the snapshot's v1 transform (``tutorial_transform``): the same elementwise
+    operations in the same order (``/ 255``, ``- mean``, ``/ std``), applied to the whole split
+    at once. Not the 2026 revision's v2 transform (``tutorial_transform_v2``), whose
+    ``ToDtype(scale=True)`` multiplies by 1/255 and lands up to 1.19e-7 away on 43% of the
+    pixel values (claim C13). Computed on the CPU, where the transform runs; move the result to
+    any device.
     """
     images = torch.from_numpy(np.ascontiguousarray(dataset.data))  # N, H, W, C uint8
     images = images.permute(0, 3, 1, 2).contiguous().to(torch.float32).div_(255)
@@ -493,7 +519,9 @@ class FastLoader:
 
     ``FastLoader(images, labels, batch_size=4, shuffle=True)`` yields ``(inputs, labels)``
     batches equal to those of ``DataLoader(dataset, batch_size=4, shuffle=True)`` with the
-    tutorial's transform, for the same RNG state, and leaves the RNG in the same state. The
+    snapshot's v1 transform (images from ``normalized_images``), for the same RNG state, and
+    leaves the RNG in the same state; with the 2026 revision's v2 transform the batches are
+    within one float32 ulp of these, not equal (C13). The
     order comes from a DataLoader over the indices ``range(N)``: it draws from the global RNG (or
     ``generator``) exactly as the dataset's loader would — its base seed when the iterator is
     made, then its sampler's seed for the permutation — so the two cannot drift apart across
