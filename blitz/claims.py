@@ -166,6 +166,11 @@ CLAIMS: dict[str, Claim] = {
                 "C13", "the v2 transform maps pixels to [-1, 1] as the v1 transform does",
                 cpu_only=True, revision="2026",
             ),
+            # The snapshot links the "Optional: Data Parallelism" page without stating this.
+            _row(
+                "C14", "nn.DataParallel splits the batch over the GPUs and gathers the outputs",
+                accelerator=True, revision="2026",
+            ),
         ),
     ]
 }

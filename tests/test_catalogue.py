@@ -74,3 +74,10 @@ def test_every_claim_says_which_revision_of_the_tutorial_states_it():
         assert claim.revision in claims.REVISIONS, claim.id
     assert claims.REVISIONS == ("snapshot", "2026", "both")
 
+
+def test_the_2026_revisions_claims_are_marked_so():
+    """The claims of the May 2026 revision alone, and N12, which both state in their own form."""
+    only_2026 = [c.id for c in claims.CLAIMS.values() if c.revision == "2026"]
+    assert only_2026 == ["T18", "N14", "C13", "C14"]
+    assert claims.get("N12").revision == "both"
+    assert claims.get("C14").accelerator and claims.get("C13").cpu_only

@@ -1,7 +1,7 @@
 """Training a Classifier: CIFAR-10, the 3-channel Net, its training, testing, saving, GPU and DDP.
 
 Claims C01-C10 and C12 of the catalogue (C11, the speedup, is the benchmarks'), then the May 2026
-revision's C13 (the v2 transform). The tests run on
+revision's C13 (the v2 transform) and C14 (nn.DataParallel). The tests run on
 real CIFAR-10: torchvision's official files or the offline copy (``blitz.data``); every result
 notes which copy ran, because the offline copy's pixels went through JPEG once. Without data
 they skip with one line saying how to get it.
@@ -839,3 +839,74 @@ def test_a_batch_of_random_images_is_not_the_snapshots_bit_for_bit(v2_transform,
     assert not torch.equal(out_v1, out_v2)
     torch.testing.assert_close(out_v2, out_v1)  # float32 defaults: rounding-sized differences
 
+
+# ----------------------------------------------------------------------------------------------
+# C14 (2026 revision): nn.DataParallel, the "Optional: Data Parallelism" page
+
+# The page's toy example: a Linear model, batches of 30 inputs of size 5.
+DP_INPUT_SIZE, DP_OUTPUT_SIZE, DP_BATCH_SIZE = 5, 2, 30
+
+
+class _RecordingModel(nn.Module):
+    """The page's ``Model`` (one Linear layer), recording what each replica is given instead of
+    printing it: (device index, batch size). The replicas share the list."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(DP_INPUT_SIZE, DP_OUTPUT_SIZE)
+        self.seen = []
+
+    def forward(self, input):
+        self.seen.append((input.device.index, input.size(0)))
+        return self.fc(input)
+
+
+def _data_parallel_inputs(device):
+    if device != "cuda":
+        pytest.skip(f"nn.DataParallel runs on CUDA devices only, not on {device}")
+    torch.manual_seed(0)
+    model = _RecordingModel().to(device)
+    return model, torch.randn(DP_BATCH_SIZE, DP_INPUT_SIZE, device=device)
+
+
+@pytest.mark.claim("C14")
+def test_data_parallel_returns_the_modules_outputs(device):
+    model, input = _data_parallel_inputs(device)
+    expected = model(input)
+    model.seen.clear()
+    wrapped = nn.DataParallel(model)
+    assert wrapped.module is model
+    output = wrapped(input)
+    # Every input goes through the module once (on one GPU DataParallel calls the module
+    # itself, with the whole batch).
+    assert sum(size for _, size in model.seen) == DP_BATCH_SIZE
+    if torch.cuda.device_count() == 1:
+        assert model.seen == [(0, DP_BATCH_SIZE)]
+    assert output.shape == (DP_BATCH_SIZE, DP_OUTPUT_SIZE)
+    assert output.device == input.device
+    # The same Linear on the same inputs, in slices where there are several GPUs: the same
+    # values up to float32 rounding (bit for bit on one GPU).
+    torch.testing.assert_close(output, expected)
+    if torch.cuda.device_count() == 1:
+        assert torch.equal(output, expected)
+
+
+@pytest.mark.claim("C14")
+def test_data_parallel_splits_the_batch_over_the_gpus_and_gathers(device):
+    model, input = _data_parallel_inputs(device)
+    gpus = torch.cuda.device_count()
+    if gpus < 2:
+        pytest.skip(
+            f"fewer than 2 GPUs: nn.DataParallel splits a batch over 2 or more; {gpus} visible"
+        )
+    expected = model(input)
+    model.seen.clear()
+    output = nn.DataParallel(model)(input)
+    # "input size torch.Size([15, 5])" on each of 2 GPUs, 10 on each of 3, ... : the batch in
+    # torch.chunk's slices, one per GPU, each replica on its own GPU.
+    slices = [len(part) for part in torch.arange(DP_BATCH_SIZE).chunk(gpus)]
+    assert sorted(model.seen) == sorted(zip(range(len(slices)), slices))
+    # The outputs gathered on the first GPU, in the batch's order.
+    assert output.shape == (DP_BATCH_SIZE, DP_OUTPUT_SIZE)
+    assert output.device == torch.device("cuda", 0)
+    torch.testing.assert_close(output, expected)  # float32 defaults: per-slice GEMM rounding
