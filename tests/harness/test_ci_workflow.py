@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+# PyYAML comes with the test extra; an environment installed before it lacks it.
+yaml = pytest.importorskip("yaml", reason="PyYAML not installed: pip install -e '.[test]'")
 
 pytest_plugins = ["pytester"]
 
