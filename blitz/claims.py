@@ -116,7 +116,8 @@ CLAIMS: dict[str, Claim] = {
             _row("A08", "an op's output requires grad if any input does", "golden"),
             _row("A09", "frozen resnet18 parameters: only the new fc is trained"),
             _row("A10", "torch.no_grad() excludes computations from the DAG"),
-            _row("A11", "'this tutorial works only on the CPU'", "drift"),
+            # "works only on the CPU and will not work on GPU": a statement about the GPU.
+            _row("A11", "'this tutorial works only on the CPU'", "drift", accelerator=True),
         ),
         *_claims(
             "nn",
