@@ -8,7 +8,8 @@
 # It installs nothing and needs no network: bash, coreutils, and python3 with torch (a CUDA build
 # for the real run), torchvision, pytest, pytest-benchmark, pytest-xdist, hypothesis, tqdm and
 # matplotlib. blitz is imported from this tree (PYTHONPATH), not installed; the root conftest.py
-# loads its pytest plugin. $PYTHON replaces python3. CIFAR-10 is read from $BLITZ_DATA_ROOT only.
+# loads its claims plugin, bench/conftest.py the benchmark harness (blitz.bench). $PYTHON
+# replaces python3. CIFAR-10 is read from $BLITZ_DATA_ROOT only.
 #
 # Steps, in order; each runs under a time limit, prints one line (step, status, seconds, what it
 # found) and writes into OUTDIR. A failing step does not stop the next ones; the exit status is 1
@@ -45,12 +46,13 @@
 # The grid, sized for its 170 s (an estimate: no H100 has run it yet). cuda has no size limit:
 # 100 benchmarks (2 kinds x 3 batch sizes x 4 widths x eager, channels_last, cudagraph, bf16,
 # and compile on 2 configurations), each timing 0.2 s of rounds (10 rounds at least) after the
-# harness's warm-up of at most 2 s, most well under a second in all. The cpu keeps the harness's
-# limit of 2.5 GFLOP per call: 30 benchmarks, batch 4 at every width (all that the C11 verdict
-# needs), batch 64 up to width 64, batch 512 at width 6; BLITZ_BENCH_MAX_GFLOP=cpu=0 lifts it,
-# given time. torch.compile is the slow part: tens of seconds for each of its 6 compiled cases.
-# The claims take about 2 minutes with the whole CIFAR-10 copy (the two-epoch protocol, on cpu
-# then cuda, in one of 4 processes), less without; the protocol on cuda a few seconds to 30.
+# warm-up of at most 2 s (blitz.bench.grid.WARMUP), most well under a second in all. The cpu
+# keeps its default limit of 2.5 GFLOP per call (blitz.bench.grid): 30 benchmarks, batch 4 at
+# every width (all that the C11 verdict needs), batch 64 up to width 64, batch 512 at width 6;
+# BLITZ_BENCH_MAX_GFLOP=cpu=0 lifts it, given time. torch.compile is the slow part: tens of
+# seconds for each of its 6 compiled cases. The claims take about 2 minutes with the whole
+# CIFAR-10 copy (the two-epoch protocol, on cpu then cuda, in one of 4 processes), less without;
+# the protocol on cuda a few seconds to 30.
 #
 # Rehearsal (BLITZ_REHEARSE=1): the same steps and files, on the cpu and small: two modules of
 # the claims (the catalogue and CIFAR-10, without the slow claims), the grid's smallest
@@ -281,8 +283,8 @@ fi
 # report: the speedup report and its plot; the claims matrix as Markdown
 
 bench_files=("$OUT/bench.json")
-# A cpu run has no speedup to plot: the rehearsal adds the harness's sample cpu + cuda results,
-# so that the plot is drawn too.
+# A cpu run has no speedup to plot: the rehearsal adds the report tests' sample cpu + cuda
+# results, so that the plot is drawn too.
 [ -n "$REHEARSE" ] && bench_files+=(tests/harness/data/bench/cpu_cuda.json)
 # shellcheck disable=SC2016  # $1, $2, $@ belong to the inner bash
 run_step report "${LIMITS[4]}" "$OUT/report.txt" bash -c '

@@ -27,8 +27,9 @@ import torch.nn as nn
 
 from blitz import data, devices, train
 from blitz.models import Net
+from blitz.tutorial import PROTOCOL, WIDTH
 
-BATCH_SIZE = 4  # the tutorial's
+BATCH_SIZE = PROTOCOL.batch_size  # the tutorial's
 STEPS = 250  # batches per timed round: 1,000 images
 ROUNDS = 5
 
@@ -59,9 +60,9 @@ def _endless(loader):
 @pytest.mark.parametrize("part", ["data", "train"])
 @pytest.mark.parametrize("path", ["literal", "fast"])
 def test_epoch_images_per_second(benchmark, device, path, part):
-    benchmark.group = f"epoch {part}: b{BATCH_SIZE} w6"
+    benchmark.group = f"epoch {part}: b{BATCH_SIZE} w{WIDTH}"
     source, loader = _loader(path, device)
-    torch.manual_seed(42)
+    torch.manual_seed(PROTOCOL.seed)
     batches = _endless(loader)
     net = Net().to(device)
     optimizer = train.make_optimizer(net, foreach=path == "fast")  # as blitz's fast path trains
@@ -95,7 +96,7 @@ def test_epoch_images_per_second(benchmark, device, path, part):
             "device": device,
             "device_name": devices.device_name(device),
             "batch_size": BATCH_SIZE,
-            "width": 6,
+            "width": WIDTH,
             "steps_per_round": STEPS,
             "images_per_s": STEPS * BATCH_SIZE / median if median else None,
             "data": source.copy,

@@ -6,7 +6,7 @@ labels)``, ``loss.backward()``, ``optimizer.step()``, then a synchronize so that
 work is inside the timing. Inputs are random normal images already on the device (the loader and
 the copy to the GPU are timed by the epoch benchmark). The grid: batch size (4, the tutorial's;
 64; 512) x width (6, the tutorial's; 64; 256; 1024, the exercise) x variant x device; see
-``bench/conftest.py``.
+``blitz.bench.grid`` (the grid) and ``blitz.bench.workloads`` (the step in each variant).
 """
 
 import pytest

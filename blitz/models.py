@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from blitz.tutorial import WIDTH
+
 CIFAR10_CLASSES = (
     "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )  # fmt: skip
@@ -45,7 +47,7 @@ class LeNet(nn.Module):
 class Net(nn.Module):
     """The tutorial's CIFAR-10 classifier; ``width`` channels between the two convolutions."""
 
-    def __init__(self, width: int = 6) -> None:
+    def __init__(self, width: int = WIDTH) -> None:
         super().__init__()
         self.width = width
         self.conv1 = nn.Conv2d(3, width, 5)

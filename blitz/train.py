@@ -1,7 +1,8 @@
 """Training a Classifier, steps 3 to 5 and "Training on GPU": train, evaluate, save, parallelize.
 
 - ``PROTOCOL``: the tutorial's hyperparameters in one place (seed 42, batch 4, SGD lr 0.001 with
-  momentum 0.9, 2 epochs, CrossEntropyLoss, a running loss printed every 2,000 mini-batches).
+  momentum 0.9, 2 epochs, CrossEntropyLoss, a running loss printed every 2,000 mini-batches);
+  defined torch-free in ``blitz.tutorial``.
 - ``train``: the tutorial's loop over any loader of ``(inputs, labels)`` on any device: prints
   its ``[epoch, i] loss: ...`` lines and shows a tqdm progress bar.
 - ``run_tutorial``: the tutorial's script from ``torch.manual_seed`` on, with its draws from the
@@ -47,25 +48,14 @@ from tqdm import tqdm
 
 from blitz import compat, devices
 from blitz.models import CIFAR10_CLASSES, Net
+from blitz.tutorial import PROTOCOL, WIDTH, Protocol
 
 # ==============================================================================================
 # The protocol
 
 
-@dataclass(frozen=True)
-class Protocol:
-    """The tutorial's training settings."""
-
-    seed: int = 42  # torch.manual_seed(42) at the start of the tutorial's script
-    batch_size: int = 4  # images per mini-batch
-    lr: float = 0.001  # SGD learning rate, per step
-    momentum: float = 0.9  # SGD momentum
-    epochs: int = 2  # passes over the 50,000 training images: 2 x 12,500 steps
-    print_every: int = 2000  # mini-batches between printed running losses
-    num_workers: int = 2  # DataLoader worker processes (the literal path)
-
-
-PROTOCOL = Protocol()
+# Protocol and PROTOCOL are defined torch-free in blitz.tutorial (the benchmark grid and the
+# reports read them without torch) and are blitz.train's too.
 
 # What the tutorial printed: the running loss (epoch, i, loss), the accuracy line (an integer
 # percentage, ``100 * correct // total``) and the per-class accuracies in percent.
@@ -212,7 +202,7 @@ def run_tutorial(
     *,
     protocol: Protocol = PROTOCOL,
     device: str | torch.device = "cpu",
-    width: int = 6,
+    width: int = WIDTH,
     max_steps: int | None = None,
     progress: bool = True,
     file: IO[str] | None = None,
@@ -555,8 +545,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="cpu, cuda, cuda:N or another accelerator present (default: cpu)",
     )  # fmt: skip
     parser.add_argument(
-        "--width", type=_positive_int, default=6,
-        help="channels between the convolutions (default: 6)",
+        "--width", type=_positive_int, default=WIDTH,
+        help=f"channels between the convolutions (default: {WIDTH})",
     )  # fmt: skip
     parser.add_argument(
         "--epochs", type=_positive_int, default=PROTOCOL.epochs,

@@ -14,6 +14,10 @@ It holds when the tutorial's own configuration (batch 4, width 6) gets less than
 speedup (``MASSIVE``) and the widest network measured at that batch size gets at least
 ``WIDENING_GAIN`` times the tutorial's speedup. ``--plot PATH`` draws speedup against width, a
 line per batch size.
+
+What a result is (its ``Case``: kind, device, variant, batch size, width, read from its
+``extra_info``), the tutorial's configuration and the variant compared against come from
+``blitz.bench.grid``, which the harness writes by; the report needs no torch.
 """
 
 from __future__ import annotations
@@ -24,19 +28,20 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from blitz.bench.grid import (
+    BASELINE,
+    KINDS,
+    TUTORIAL_BATCH_SIZE,
+    TUTORIAL_WIDTH,
+    Case,
+    is_case_info,
+)
 from blitz.report import ReportError
 from blitz.report import expand as expand_paths
-
-TUTORIAL_BATCH_SIZE = 4
-TUTORIAL_WIDTH = 6
-KINDS = {"train": "training step", "inference": "inference"}
-BASELINE = "eager"  # the tutorial's code as written; every other variant is compared with it
 
 MASSIVE = 10.0  # an order of magnitude: what "MASSIVE speedup" is taken to mean
 WIDENING_GAIN = 2.0  # widening must at least double the speedup to "speed up more"
 NOISY = 0.10  # a median whose IQR exceeds this fraction of it is marked as noisy
-
-REQUIRED_INFO = ("kind", "variant", "device", "batch_size", "width")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -45,20 +50,16 @@ REQUIRED_INFO = ("kind", "variant", "device", "batch_size", "width")
 
 @dataclass(frozen=True)
 class Result:
-    """One benchmark: the median time of one call and its spread."""
+    """One benchmark: its case, the median time of one call and its spread."""
 
-    kind: str
-    variant: str
-    device: str
-    batch_size: int
-    width: int
+    case: Case
     median_s: float
     iqr_s: float
     rounds: int
 
     @property
     def images_per_s(self) -> float:
-        return self.batch_size / self.median_s
+        return self.case.batch_size / self.median_s
 
     @property
     def noisy(self) -> bool:
@@ -67,19 +68,20 @@ class Result:
 
 @dataclass
 class Run:
-    """One saved file: the machine it ran on and its results by (kind, variant, b, w, device)."""
+    """One saved file: the machine it ran on and its results by case."""
 
     path: Path
     machine: dict
     datetime: str
-    results: dict[tuple, Result] = field(default_factory=dict)
+    results: dict[Case, Result] = field(default_factory=dict)
     others: int = 0  # benchmarks of the file that are not a step or inference (the epoch, …)
 
     def get(self, kind, variant, batch_size, width, device) -> Result | None:
-        return self.results.get((kind, variant, batch_size, width, device))
+        case = Case(kind=kind, device=device, variant=variant, batch_size=batch_size, width=width)
+        return self.results.get(case)
 
     def has(self, device: str) -> bool:
-        return any(key[4] == device for key in self.results)
+        return any(case.device == device for case in self.results)
 
     def speedup(self, kind, variant, batch_size, width) -> float | None:
         """cuda images/s over cpu images/s, or None where either is missing."""
@@ -90,7 +92,8 @@ class Run:
         return cuda.images_per_s / cpu.images_per_s
 
     def configs(self, kind: str, variant: str) -> list[tuple[int, int]]:
-        return sorted({(k[2], k[3]) for k in self.results if k[0] == kind and k[1] == variant})
+        cases = [c for c in self.results if c.kind == kind and c.variant == variant]
+        return sorted({(c.batch_size, c.width) for c in cases})
 
     def describe(self) -> str:
         m = self.machine
@@ -140,10 +143,9 @@ def load_run(path: Path) -> Run:
         if result is None:
             run.others += 1
             continue
-        key = (result.kind, result.variant, result.batch_size, result.width, result.device)
-        if key in run.results:
+        if result.case in run.results:
             raise ReportError(f"{path}: two results for {_entry_name(entry)}")
-        run.results[key] = result
+        run.results[result.case] = result
     if not run.results:
         raise ReportError(
             f"{path}: no training-step or inference results (bench/test_train_step.py, "
@@ -161,12 +163,13 @@ def _result(path: Path, entry) -> Result | None:
     if not isinstance(entry, dict):
         raise ReportError(f"{path}: a benchmark entry is not an object")
     info = entry.get("extra_info")
-    if not isinstance(info, dict) or info.get("kind") not in KINDS:
+    if not is_case_info(info):
         return None
     name = _entry_name(entry)
-    missing = [key for key in REQUIRED_INFO if key not in info]
-    if missing:
-        raise ReportError(f"{path}: {name}: extra_info lacks {', '.join(missing)}")
+    try:
+        case = Case.from_info(info)
+    except ValueError as exc:
+        raise ReportError(f"{path}: {name}: {exc}") from None
     stats = entry.get("stats")
     if not isinstance(stats, dict):
         raise ReportError(f"{path}: {name}: no stats")
@@ -175,18 +178,8 @@ def _result(path: Path, entry) -> Result | None:
         raise ReportError(f"{path}: {name}: stats.median is {median!r}, not a positive time")
     if not _is_number(iqr) or iqr < 0:
         raise ReportError(f"{path}: {name}: stats.iqr is {iqr!r}, not a time")
-    try:
-        batch_size, width = int(info["batch_size"]), int(info["width"])
-    except (TypeError, ValueError):
-        raise ReportError(f"{path}: {name}: batch_size and width must be integers") from None
-    if batch_size <= 0:
-        raise ReportError(f"{path}: {name}: batch_size is {batch_size}")
     return Result(
-        kind=info["kind"],
-        variant=str(info["variant"]),
-        device=str(info["device"]),
-        batch_size=batch_size,
-        width=width,
+        case=case,
         median_s=float(median),
         iqr_s=float(iqr),
         rounds=int(rounds) if _is_number(rounds) else 0,
@@ -318,12 +311,17 @@ def speedup_table(runs: list[Run], kind: str) -> list[str]:
 def variants_table(runs: list[Run], kind: str) -> list[str]:
     """Each variant's images/s and its ratio to eager on the same device and configuration."""
     keys = sorted(
-        {(v, b, w) for run in runs for (k, v, b, w, _) in run.results if k == kind and v != BASELINE},
+        {
+            (c.variant, c.batch_size, c.width)
+            for run in runs
+            for c in run.results
+            if c.kind == kind and c.variant != BASELINE
+        },
         key=lambda key: (key[1], key[2], key[0]),
     )
     if not keys:
         return []
-    device_list = sorted({d for run in runs for (*_, d) in run.results}, key=_device_order)
+    device_list = sorted({c.device for run in runs for c in run.results}, key=_device_order)
     header = [["", "", ""], ["batch", "width", "variant"]]
     for i, _ in enumerate(runs, 1):
         header[0] += [f"[{i}]"] + [""] * (len(device_list) - 1)

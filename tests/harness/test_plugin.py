@@ -237,10 +237,13 @@ def test_help_lists_the_blitz_options(suite):
 
 @pytest.mark.slow  # three fresh interpreters importing torch: seconds each
 def test_xdist_gives_the_same_matrix(suite):
-    """Results from both workers are merged: the JSON equals the one of a plain run."""
+    """Results from both workers are merged: the JSON equals the one of a plain run (but for
+    the time it was written), complete."""
     plain = run_json(suite, subprocess=True)
     parallel = run_json(suite, "-n", "2", subprocess=True)
+    assert plain.pop("finished") and parallel.pop("finished")
     assert parallel == plain
+    assert parallel["complete"] is True
 
 
 # ----------------------------------------------------------------------------------------------

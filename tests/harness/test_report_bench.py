@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from blitz import devices
+from blitz.bench.grid import Case
 from blitz.report import ReportError, bench
 
 DATA = Path(__file__).parent / "data" / "bench"
@@ -238,6 +239,26 @@ def test_result_without_its_configuration_is_an_error_naming_file_and_benchmark(
     )
 
 
+def test_result_whose_width_is_not_an_integer_is_an_error_naming_it(tmp_path, capsys):
+    broken = entry("train", "cpu", 4, 6, 0.002)
+    broken["extra_info"]["width"] = "6"
+    path = write_run(tmp_path / "run.json", broken)
+    with pytest.raises(ReportError) as error:
+        report(capsys, path)
+    assert str(error.value) == (
+        f"{path}: bench/test_train.py::test_train[cpu-eager-b4-w6]: "
+        "batch_size 4 and width '6': both must be integers"
+    )
+
+
+def test_results_are_keyed_by_their_case():
+    run = bench.load_run(DATA / "cpu_cuda.json")
+    result = run.results[Case("train", "cuda", "cudagraph", 4, 6)]
+    assert result.case.variant == "cudagraph"
+    assert result.images_per_s == 20_000
+    assert run.get("train", "cudagraph", 4, 6, "cuda") is result
+
+
 def test_result_without_a_positive_median_is_an_error(tmp_path, capsys):
     path = write_run(tmp_path / "run.json", entry("train", "cpu", 4, 6, median=0.0))
     with pytest.raises(ReportError, match=rf"^{re.escape(str(path))}: .*stats.median is 0.0"):
@@ -313,6 +334,7 @@ def test_benchmark_run_saves_what_the_report_and_pytest_benchmark_compare_read(t
     assert info["device_name"] and info["torch"]
     assert result["options"]["disable_gc"] is True
     assert result["options"]["warmup"]
+    assert (result["options"]["max_time"], result["options"]["min_rounds"]) == (0.01, 3)
 
     compare = subprocess.run(
         [sys.executable, "-m", "pytest_benchmark", "compare", str(saved)],
