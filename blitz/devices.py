@@ -59,11 +59,6 @@ def unavailable_reason(device: str) -> str | None:
     return f"{device} unavailable: torch.accelerator reports no {device} device"
 
 
-def available_devices() -> list[str]:
-    """The device types that can run tests here, cpu first."""
-    return [d for d in candidate_devices() if unavailable_reason(d) is None]
-
-
 def parse_selection(text: str | None) -> list[str] | None:
     """``"cpu,cuda"`` -> ``["cpu", "cuda"]``; None or empty means no narrowing."""
     if not text:

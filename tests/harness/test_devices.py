@@ -11,7 +11,6 @@ from blitz import devices
 
 def test_cpu_is_always_available():
     assert devices.unavailable_reason("cpu") is None
-    assert devices.available_devices()[0] == "cpu"
 
 
 def test_cuda_is_always_a_candidate():
