@@ -97,7 +97,10 @@ else
     MODE="rehearsal (cpu)"
     DEVICE=cpu
     DEVICES=cpu
-    LIMITS=(60 150 120 60 30)  # a small shared CPU: torch alone can take 20 s to import
+    # A small shared CPU: torch alone can take 20 s to import, and the claims step, measured at
+    # 60-105 s of tests, took 165 s in all on 2 cores that other jobs kept busy. The limits catch
+    # a hang; they are not the measure of the rehearsal (its time is in summary.txt).
+    LIMITS=(60 300 120 60 30)
     TOTAL=600
     # Two modules, not the whole suite (which CI runs anyway): the catalogue, and the CIFAR-10
     # section, which has every kind of claim test (device-parametrized, data, DDP processes).
