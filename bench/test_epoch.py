@@ -49,7 +49,7 @@ def _loader(path: str, device: str):
         pytest.skip(f"benchmarks never download: {dataset}")
     if path == "literal":
         return source, train.tutorial_loader(dataset)
-    return source, data.FastLoader(*data.tensor_split(dataset, device), BATCH_SIZE, shuffle=True)
+    return source, data.FastLoader(*data.split_tensors(dataset, device), BATCH_SIZE, shuffle=True)
 
 
 def _endless(loader):
@@ -99,7 +99,7 @@ def test_epoch_images_per_second(benchmark, device, path, part):
             "width": WIDTH,
             "steps_per_round": STEPS,
             "images_per_s": STEPS * BATCH_SIZE / median if median else None,
-            "data": source.copy,
+            "data": source.description,
             "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(),
         }

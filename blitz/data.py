@@ -157,7 +157,7 @@ class Cifar10Source:
     downloaded: bool = False
 
     @property
-    def copy(self) -> str:
+    def description(self) -> str:
         """Which copy this is, in words (the offline copy's pixels differ slightly)."""
         if self.kind == OFFICIAL:
             return "torchvision's official files"
@@ -166,7 +166,7 @@ class Cifar10Source:
     @property
     def note(self) -> str:
         """Which copy a run used, as a note beside a claim's result."""
-        return f"data: {self.copy}"
+        return f"data: {self.description}"
 
     def dataset(self, train: bool, transform: Callable | None = None) -> Any:
         """The split as a ``torchvision.datasets.CIFAR10`` (or its offline twin)."""
@@ -506,7 +506,7 @@ def normalized_images(dataset: Any, mean=MEAN, std=STD) -> torch.Tensor:
     return images
 
 
-def tensor_split(
+def split_tensors(
     dataset: Any, device: str | torch.device = "cpu"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(images, labels)`` of ``dataset`` on ``device``: normalized images and int64 labels."""

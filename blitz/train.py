@@ -626,9 +626,9 @@ def main(argv: list[str] | None = None) -> int:
         test_loader = tutorial_loader(testset, shuffle=False)
     else:
         train_loader = data.FastLoader(
-            *data.tensor_split(trainset, device), PROTOCOL.batch_size, shuffle=True
+            *data.split_tensors(trainset, device), PROTOCOL.batch_size, shuffle=True
         )
-        test_loader = data.FastLoader(*data.tensor_split(testset, device), batch_size=1000)
+        test_loader = data.FastLoader(*data.split_tensors(testset, device), batch_size=1000)
     results = []
     for seed in args.seeds:
         protocol = Protocol(seed=seed, epochs=args.epochs)

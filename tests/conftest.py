@@ -102,7 +102,7 @@ def _cifar10_train_split(cifar10_source):
 def cifar10(cifar10_source, claim_report) -> cifar10_data.Cifar10Source:
     """The copy of CIFAR-10 in use; the report notes which one, for the claim and the run."""
     claim_report.note(cifar10_source.note)
-    claim_report.run_info("cifar10", cifar10_source.copy)
+    claim_report.run_info("cifar10", cifar10_source.description)
     return cifar10_source
 
 

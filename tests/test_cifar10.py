@@ -222,7 +222,7 @@ class Recording:
 @pytest.fixture(scope="module")
 def train_tensors(_cifar10_train_split):
     """The training split normalized in one CPU tensor, with its labels (the fast path's)."""
-    return data.tensor_split(_cifar10_train_split)
+    return data.split_tensors(_cifar10_train_split)
 
 
 @pytest.mark.claim("C06")
@@ -340,7 +340,7 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report, 
                 net, log = train.run_tutorial(
                     train_loader, device=device, progress=False, foreach=True
                 )
-            test_loader = data.FastLoader(*data.tensor_split(cifar10_test, device), batch_size=1000)
+            test_loader = data.FastLoader(*data.split_tensors(cifar10_test, device), batch_size=1000)
             _PROTOCOL_RUNS[device] = (
                 net,
                 log,

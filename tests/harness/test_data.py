@@ -506,7 +506,7 @@ def test_fast_loader_gives_the_dataloaders_batches_epoch_after_epoch(
 ):
     dataset = _small_dataset(tmp_path)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers)
-    fast = data.FastLoader(*data.tensor_split(dataset), batch_size=batch_size, shuffle=True)
+    fast = data.FastLoader(*data.split_tensors(dataset), batch_size=batch_size, shuffle=True)
     assert len(fast) == len(loader)
 
     def epochs(batches):
@@ -525,7 +525,7 @@ def test_fast_loader_gives_the_dataloaders_batches_epoch_after_epoch(
 
 def test_fast_loader_without_shuffle_keeps_the_order_and_the_rng_in_step(tmp_path, small_sizes):
     dataset = _small_dataset(tmp_path)
-    images, labels = data.tensor_split(dataset)
+    images, labels = data.split_tensors(dataset)
     torch.manual_seed(0)
     batches = list(data.FastLoader(images, labels, batch_size=5))
     after_fast = torch.rand(1)
@@ -542,7 +542,7 @@ def test_fast_loader_without_shuffle_keeps_the_order_and_the_rng_in_step(tmp_pat
 
 def test_training_prints_the_tutorials_loss_lines(tmp_path, small_sizes):
     dataset = _small_dataset(tmp_path)
-    loader = data.FastLoader(*data.tensor_split(dataset), batch_size=4, shuffle=True)
+    loader = data.FastLoader(*data.split_tensors(dataset), batch_size=4, shuffle=True)
     out = io.StringIO()
     protocol = train.Protocol(print_every=2)
     with train.cpu_threads(1):
