@@ -116,3 +116,27 @@ def cifar10_test(_cifar10_test_split, cifar10):
 def cifar10_train(_cifar10_train_split, cifar10):
     """The 50,000 training images with the tutorial's transform."""
     return _cifar10_train_split
+
+
+# ----------------------------------------------------------------------------------------------
+# Harness: a small project that the claims plugin runs
+
+
+@pytest.fixture
+def holds_and_drift_suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester project with the blitz plugin and two claims: T01 holds, N10 drifts."""
+    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
+    pytester.makepyfile(
+        test_suite="""
+        import pytest
+
+        @pytest.mark.claim("T01")
+        def test_holds(device):
+            pass
+
+        @pytest.mark.claim("N10")
+        def test_drifts(claim_report):
+            claim_report.drift("the tutorial prints None; this torch too")
+        """
+    )
+    return pytester

@@ -231,21 +231,8 @@ def test_the_report_job_waits_for_every_job_and_runs_whatever_they_gave():
 # The merge step, on files the plugin writes
 
 
-def test_the_merge_step_merges_claims_files_that_pytest_wrote(pytester: pytest.Pytester):
-    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
-    pytester.makepyfile(
-        test_suite="""
-        import pytest
-
-        @pytest.mark.claim("T01")
-        def test_holds(device):
-            pass
-
-        @pytest.mark.claim("N10")
-        def test_drifts(claim_report):
-            claim_report.drift("the tutorial prints None; this torch too")
-        """
-    )
+def test_the_merge_step_merges_claims_files_that_pytest_wrote(holds_and_drift_suite):
+    pytester = holds_and_drift_suite
     report = read_workflow()["jobs"]["report"]
     folder = pytester.path / step(report, uses="actions/download-artifact")["with"]["path"]
     # One file per job, as the artifacts land: the CPU job's and the GPU job's of one version.

@@ -321,21 +321,8 @@ def test_a_directory_stands_for_the_json_files_in_it(tmp_path):
     assert [c.label for c in matrix.columns] == ["2.14.1+cu130", "2.0.1+cu117"]
 
 
-def test_the_real_plugin_output_merges(pytester: pytest.Pytester):
-    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
-    pytester.makepyfile(
-        test_suite="""
-        import pytest
-
-        @pytest.mark.claim("T01")
-        def test_holds(device):
-            pass
-
-        @pytest.mark.claim("N10")
-        def test_drifts(claim_report):
-            claim_report.drift("the tutorial prints None; this torch too")
-        """
-    )
+def test_the_real_plugin_output_merges(holds_and_drift_suite):
+    pytester = holds_and_drift_suite
     pytester.runpytest("--claims-json", "run.json", "--device", "cpu")
     matrix = merged(pytester.path / "run.json")
     column = matrix.columns[0].label
