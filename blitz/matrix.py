@@ -5,24 +5,20 @@ The pytest plugin (``blitz.plugin``) writes a run's matrix with this module and 
 statuses, how a cell is worded, which keys the JSON has — lives here alone. Importing it costs
 no torch: merging files from many runs must be quick.
 
-A **cell** is one claim on one device in one run. Its status, from the outcomes of the claim's
-tests on that device (``summarize``), worst first:
-
-- ``fails``   — an assertion about torch's behaviour failed: a finding about the tutorial;
-- ``error``   — the environment or blitz broke (a damaged data copy, a fixture that raised, a
-  crashed worker): not a finding about torch, and never shown as ``FAILS``;
-- ``drift``   — the tests passed, asserting what this torch does, and say how it differs from
-  the tutorial's words;
-- ``holds``   — every test that ran passed; when some did not run, the cell says how many ran
-  and why the others did not;
-- ``skipped`` — nothing ran (no GPU, a slow claim not selected, no data, or a claim about the
-  host or about an accelerator, which has no verdict on the other kind of device).
+A **cell** is one claim on one device in one run. Its status comes from the outcomes of every
+test of the claim on that device that the run collected, deselected ones included
+(``summarize``); ``STATUS_MEANINGS`` says what each means, worst first. A cell reads ``holds``
+only when every one of those tests ran and passed, in a run that was not narrowed to a part of
+the suite; anything less that passed is ``partial`` and says how many ran and why the others did
+not.
 
 A **run document** is what ``pytest --claims-json PATH`` writes: the versions and devices of the
 run, whether it finished (``complete``; an interrupted run says why and with which exit status),
-its facts (which CIFAR-10 copy), and a ``ClaimResult`` per claim with a ``Cell`` per device and
-the revision of the tutorial that states the claim (``blitz.claims``: snapshot, 2026 or both).
-``dump`` writes it atomically; ``load`` reads and validates it, naming the file and the fault.
+whether it was narrowed to part of the suite (``narrowed``, with the ``selection`` that did it:
+``-k``, ``-m``, ``--deselect``, ``--lf``, test paths), its facts (which CIFAR-10 copy), and a
+``ClaimResult`` per claim of the catalogue with a ``Cell`` per device and the revision of the
+tutorial that states the claim (``blitz.claims``: snapshot, 2026 or both). ``dump`` writes it
+atomically; ``load`` reads and validates it, naming the file and the fault.
 """
 
 from __future__ import annotations
@@ -37,16 +33,49 @@ from pathlib import Path
 
 from blitz import claims as catalogue
 
-SCHEMA = 2  # the JSON's version: 2 added error, ran/skipped counts and completeness
+# The JSON's version: 2 added error, ran/skipped counts and completeness; 3 added partial,
+# not run, deselected counts, the not-run reason and the run's selection.
+SCHEMA = 3
 
-FAILS, ERROR, DRIFT, HOLDS, SKIPPED = "fails", "error", "drift", "holds", "skipped"
-STATUSES = (FAILS, ERROR, DRIFT, HOLDS, SKIPPED)  # worst first
-LABELS = {FAILS: "FAILS", ERROR: "error", DRIFT: "drift", HOLDS: "holds", SKIPPED: "skipped"}
+FAILS, ERROR, DRIFT, PARTIAL, HOLDS, SKIPPED, NOT_RUN = (
+    "fails", "error", "drift", "partial", "holds", "skipped", "not_run",
+)  # fmt: skip
+# What each status means: the one table the code and the README use, worst first.
+STATUS_MEANINGS = {
+    FAILS: "an assertion about torch's behaviour failed: a finding about the tutorial",
+    ERROR: (
+        "the environment or blitz broke (a damaged data copy, a fixture that raised, a crashed "
+        "worker): not a finding about torch, never counted as FAILS"
+    ),
+    DRIFT: (
+        "every test of the claim ran and passed, asserting what this torch does; the note says "
+        "how it differs from the tutorial's words"
+    ),
+    PARTIAL: (
+        "the tests that ran passed, but not all of the claim's tests ran (a slow test not "
+        "selected, -k, a deselection, a narrowed run): how many ran and why not the others; "
+        "never counted as holds"
+    ),
+    HOLDS: (
+        "every test of the claim on that device ran and passed (in a narrowed run: none of its "
+        "tests was left out)"
+    ),
+    SKIPPED: (
+        "none of its tests ran: no GPU, a slow claim not selected, no data, or a claim with no "
+        "verdict on that device (about the host: no cuda verdict; about a GPU: no cpu verdict)"
+    ),
+    NOT_RUN: "the run did not select any test of the claim (not collected, or deselected)",
+}
+STATUSES = tuple(STATUS_MEANINGS)
+LABELS = {
+    FAILS: "FAILS", ERROR: "error", DRIFT: "drift", PARTIAL: "partial", HOLDS: "holds",
+    SKIPPED: "skipped", NOT_RUN: "not run",
+}  # fmt: skip
 
-# What a single test did, as the plugin records it; PENDING: started, no result yet (a run
-# interrupted during the test leaves it so, and it counts for nothing).
-PENDING, PASSED, FAILED, ERRORED = "pending", "passed", "failed", "error"
-OUTCOMES = (PASSED, FAILED, ERRORED, SKIPPED)
+# What a single test did, as the plugin records it. PENDING: collected, no result (a run that
+# stopped first leaves it so); DESELECTED: collected, then left out by the run's selection.
+PENDING, PASSED, FAILED, ERRORED, DESELECTED = "pending", "passed", "failed", "error", "deselected"
+OUTCOMES = (PASSED, FAILED, ERRORED, SKIPPED, DESELECTED, PENDING)
 
 # The cell of a claim that by its nature has no verdict on a device.
 HOST_ONLY = "a claim about the host (CPU-only): no {device} result"
@@ -66,8 +95,8 @@ class TestOutcome:
     """One test's result for its claims on one device."""
 
     nodeid: str
-    outcome: str = PENDING  # one of OUTCOMES once the test has a result
-    reason: str = ""  # why it failed, errored or was skipped
+    outcome: str = PENDING  # one of OUTCOMES
+    reason: str = ""  # why it failed, errored, was skipped or deselected
     drift: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -77,8 +106,10 @@ class Cell:
     """One claim on one device: the status, the text behind it, and the tests behind it.
 
     ``note`` is the failure or error, the drift note, the skip reason, or a finding beside
-    ``holds``; ``ran`` and ``skipped`` count the claim's tests on the device, and
-    ``skip_reason`` says why the skipped ones did not run when others did.
+    ``holds`` / ``partial``. ``ran`` counts the claim's tests on the device that ran to a result,
+    ``skipped`` those skipped, ``deselected`` those the run's selection left out (or that have no
+    result because the run stopped); ``not_run_reason`` says why those did not run, and, in a
+    narrowed run, that other tests of the claim may not have been collected at all.
     """
 
     status: str
@@ -86,12 +117,12 @@ class Cell:
     tests: tuple[str, ...] = ()
     ran: int = 0
     skipped: int = 0
-    skip_reason: str = ""
+    deselected: int = 0
+    not_run_reason: str = ""
 
     @property
-    def partial(self) -> bool:
-        """Some of the claim's tests ran and some were skipped."""
-        return self.ran > 0 and self.skipped > 0
+    def total(self) -> int:
+        return self.ran + self.skipped + self.deselected
 
     def to_json(self) -> dict:
         return {
@@ -100,7 +131,8 @@ class Cell:
             "tests": list(self.tests),
             "ran": self.ran,
             "skipped": self.skipped,
-            "skip_reason": self.skip_reason,
+            "deselected": self.deselected,
+            "not_run_reason": self.not_run_reason,
         }
 
 
@@ -113,29 +145,57 @@ def unique(values: Iterable[str]) -> list[str]:
     return out
 
 
-def summarize(tests: list[TestOutcome]) -> Cell:
-    """One claim's cell on one device from the outcomes of its tests there."""
-    tests = [t for t in tests if t.outcome != PENDING]
+def counted_reasons(tests: list[TestOutcome]) -> str:
+    """Why ``tests`` did not run, each reason once with how many: ``2 slow: …; 1 deselected``."""
+    counts: dict[str, int] = {}
+    for test in tests:
+        counts[test.reason] = counts.get(test.reason, 0) + 1
+    return "; ".join(f"{n} {reason}" for reason, n in counts.items())
+
+
+NO_RESULT = "with no result: the run stopped before they finished"
+
+
+def summarize(tests: list[TestOutcome], narrowed: str = "") -> Cell:
+    """One claim's cell on one device from every test of it there that the run collected.
+
+    ``narrowed`` describes a selection that may have kept other tests of the claim from being
+    collected at all (test paths, ``--ignore``, ``--lf``): then no cell reads ``holds``.
+    """
     if not tests:
-        return Cell(SKIPPED, "no result: the run stopped before its tests finished")
-    nodeids = tuple(sorted(t.nodeid for t in tests))
+        return Cell(NOT_RUN, "no test of the claim was collected in this run")
     by = {outcome: [t for t in tests if t.outcome == outcome] for outcome in OUTCOMES}
-    ran = len(tests) - len(by[SKIPPED])
-    counts = dict(tests=nodeids, ran=ran, skipped=len(by[SKIPPED]))
-    skip_reason = "; ".join(unique(t.reason for t in by[SKIPPED]))
+    for test in by[PENDING]:
+        test.reason = NO_RESULT
+    passed, not_run = by[PASSED], by[SKIPPED] + by[DESELECTED] + by[PENDING]
+    counts = dict(
+        tests=tuple(sorted(t.nodeid for t in tests)),
+        ran=len(passed) + len(by[FAILED]) + len(by[ERRORED]),
+        skipped=len(by[SKIPPED]),
+        deselected=len(by[DESELECTED]) + len(by[PENDING]),
+    )
+    reasons = [counted_reasons(not_run)] if not_run else []
+    if narrowed:
+        reasons.append(f"the run was narrowed ({narrowed}): other tests may not have been collected")
+    reason = "; ".join(reasons)
     if by[FAILED]:
         note = unique(t.reason for t in by[FAILED])
         note += [f"also an error: {r}" for r in unique(t.reason for t in by[ERRORED])]
-        return Cell(FAILS, "; ".join(note), skip_reason=skip_reason, **counts)
+        return Cell(FAILS, "; ".join(note), not_run_reason=reason, **counts)
     if by[ERRORED]:
         note = "; ".join(unique(t.reason for t in by[ERRORED]))
-        return Cell(ERROR, note, skip_reason=skip_reason, **counts)
-    if not by[PASSED]:
-        return Cell(SKIPPED, skip_reason, skip_reason=skip_reason, **counts)
-    drift = unique(n for t in by[PASSED] for n in t.drift)
-    notes = unique(n for t in by[PASSED] for n in t.notes)
-    status = DRIFT if drift else HOLDS
-    return Cell(status, "; ".join(drift + notes), skip_reason=skip_reason, **counts)
+        return Cell(ERROR, note, not_run_reason=reason, **counts)
+    if not passed:
+        if by[SKIPPED]:
+            note = "; ".join(unique(t.reason for t in by[SKIPPED]))
+            return Cell(SKIPPED, note, not_run_reason=reason, **counts)
+        return Cell(NOT_RUN, reason, not_run_reason=reason, **counts)
+    drift = unique(n for t in passed for n in t.drift)
+    notes = unique(n for t in passed for n in t.notes)
+    if reason:
+        note = "; ".join([f"drift: {d}" for d in drift] + notes)
+        return Cell(PARTIAL, note, not_run_reason=reason, **counts)
+    return Cell(DRIFT if drift else HOLDS, "; ".join(drift + notes), **counts)
 
 
 def no_verdict(claim: catalogue.Claim, device: str) -> Cell | None:
@@ -151,25 +211,33 @@ def label(status: str) -> str:
     return LABELS.get(status, status)
 
 
+def ran_text(cell: Cell) -> str:
+    """How many of a cell's tests ran, where not all of them: ``2 of 4 tests ran``."""
+    if cell.ran == cell.total:
+        return f"{plural(cell.ran, 'test')} ran, narrowed run"
+    return f"{cell.ran} of {cell.total} tests ran"
+
+
 def cell_text(cell: Cell) -> str:
-    """A cell in words: ``holds``, ``holds (2 of 3 tests ran)``, ``FAILS: <why>``,
-    ``error: <what broke>``, ``drift: <note>``, ``skipped: <reason>``."""
+    """A cell in words: ``holds``, ``partial (2 of 3 tests ran)``, ``FAILS: <why>``,
+    ``error: <what broke>``, ``drift: <note>``, ``skipped: <reason>``, ``not run: <why>``.
+    The finding beside ``holds`` or ``partial`` is the footnote's (``footnote_text``)."""
     text = label(cell.status)
-    if cell.partial:
-        text += f" ({cell.ran} of {cell.ran + cell.skipped} tests ran)"
+    if cell.status == PARTIAL:
+        return f"{text} ({ran_text(cell)})"
     if cell.status == HOLDS or not cell.note:
         return text
     return f"{text}: {cell.note}"
 
 
 def footnote_text(cell: Cell) -> str:
-    """What a cell's footnote says beyond ``cell_text``: a finding beside ``holds``, and why
-    the tests that did not run were skipped."""
+    """What a cell says beyond ``cell_text``: a finding or drift beside ``holds`` or
+    ``partial``, and why the tests that did not run did not, where some ran."""
     parts = []
-    if cell.status == HOLDS and cell.note:
+    if cell.status in (HOLDS, PARTIAL) and cell.note:
         parts.append(cell.note)
-    if cell.partial and cell.skip_reason:
-        parts.append(f"not run: {cell.skip_reason}")
+    if cell.ran and cell.not_run_reason:
+        parts.append(f"not run: {cell.not_run_reason}")
     return "; ".join(parts)
 
 
@@ -238,7 +306,13 @@ REVISION_WIDTH = max(len("revision"), *(len(r) for r in catalogue.REVISIONS))
 
 @dataclass
 class RunDocument:
-    """One run's matrix: what ``pytest --claims-json`` writes."""
+    """One run's matrix: what ``pytest --claims-json`` writes.
+
+    ``selection`` lists what narrowed the run to part of the suite (``-k EXPR``, test paths,
+    ...), or what it deselected; ``narrowed`` is true where that left out tests of a claim, or
+    may have: such a run's cells never read ``holds`` for a claim some of whose tests it left
+    out, and its file never replaces one written by a run of the whole suite.
+    """
 
     torch: str
     torchvision: str
@@ -250,6 +324,8 @@ class RunDocument:
     complete: bool = True
     exit_status: int | None = None
     incomplete_reason: str = ""
+    narrowed: bool = False
+    selection: list[str] = field(default_factory=list)
     finished: str = ""  # when it was written, ISO 8601
     path: Path | None = None  # where it was read from
 
@@ -263,6 +339,8 @@ class RunDocument:
             "complete": self.complete,
             "exit_status": self.exit_status,
             "incomplete_reason": self.incomplete_reason,
+            "narrowed": self.narrowed,
+            "selection": list(self.selection),
             "finished": self.finished,
             "torch": self.torch,
             "torchvision": self.torchvision,
@@ -292,18 +370,65 @@ def count_text(counts: dict[str, int]) -> str:
 # ----------------------------------------------------------------------------------------------
 # The matrix of one run as text
 
-CELL_WIDTH = 44
-STATEMENT_WIDTH = 46
+CELL_WIDTH = 44  # the widest a device's column gets
+STATEMENT_WIDTH = 46  # the widest the claim's column gets
+MIN_CELL_WIDTH = 16
+MIN_STATEMENT_WIDTH = 12
+ID_WIDTH = 3
+GAP = "  "
 
 
-def render(document: RunDocument) -> list[str]:
-    """A run's matrix as lines of text: a row per claim, a column per device.
+def column_widths(width: int | None, columns: int) -> tuple[int, int]:
+    """(claim column, device column) widths that fit a table of ``columns`` device columns in
+    ``width`` characters: the claim's text is cut first, then the cells, down to a minimum."""
+    if width is None:
+        return STATEMENT_WIDTH, CELL_WIDTH
+    fixed = ID_WIDTH + len(GAP) + len(GAP) + REVISION_WIDTH + columns * len(GAP)
+    spare = width - fixed
+    cell = CELL_WIDTH
+    statement = max(MIN_STATEMENT_WIDTH, min(STATEMENT_WIDTH, spare - columns * cell))
+    if columns:
+        cell = max(MIN_CELL_WIDTH, min(CELL_WIDTH, (spare - statement) // columns))
+    return statement, cell
 
-    A cell longer than its column is cut and numbered; a finding beside ``holds`` and the skip
-    reason of a partial cell are numbered too. The full texts follow the table, then a summary
-    line with a count per status.
+
+def device_columns(document: RunDocument) -> tuple[list[str], list[Device]]:
+    """The devices that get a column, and the missing ones that do not: a device that is not
+    here and has nothing but skipped cells is one line above the table, with the reason."""
+    shown, hidden = [], []
+    for device in document.devices:
+        cells = [r.results[device.type] for r in document.claims.values() if device.type in r.results]
+        if not device.available and all(c.status in (SKIPPED, NOT_RUN) for c in cells):
+            hidden.append(device)
+        else:
+            shown.append(device.type)
+    return shown, hidden
+
+
+def selected(result: ClaimResult) -> bool:
+    """Whether the run selected any test of the claim (on any device)."""
+    return any(cell.status != NOT_RUN or cell.skipped for cell in result.results.values())
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: cut at a word, or mid-word where a word would
+    leave too little."""
+    if len(text) <= width:
+        return text
+    words = textwrap.shorten(text, width, placeholder="…")
+    return words if len(words) > width // 2 else text[: width - 1] + "…"
+
+
+def render(document: RunDocument, width: int | None = None) -> list[str]:
+    """A run's matrix as lines of text: a row per claim the run selected, a column per device,
+    fitted to ``width`` characters where given (the claim's text is cut first).
+
+    A cell longer than its column is cut and numbered, and so is a finding beside ``holds``
+    or ``partial`` and why some of a cell's tests did not run: the full texts follow the table,
+    then a summary line with a count per status.
     """
-    device_names = [d.type for d in document.devices]
+    device_names, missing = device_columns(document)
+    statement_width, cell_width = column_widths(width, len(device_names))
     footnotes: list[str] = []
 
     def footnote(text: str) -> str:
@@ -312,17 +437,15 @@ def render(document: RunDocument) -> list[str]:
         return f" [{footnotes.index(text) + 1}]"
 
     def fit(cell: Cell) -> str:
-        text = cell_text(cell)
-        extra = footnote_text(cell)
-        if extra:
-            return text + footnote(extra)
-        if len(text) <= CELL_WIDTH:
+        text, extra = cell_text(cell), footnote_text(cell)
+        if not extra and len(text) <= cell_width:
             return text
-        mark = footnote(text)
-        return text[: CELL_WIDTH - len(mark) - 1] + "…" + mark
+        if len(text) <= cell_width - len(" [99]"):
+            return text + footnote(extra)
+        # Cut: the footnote holds the whole cell, its text and what it says beyond it.
+        mark = footnote(f"{text}; {extra}" if extra else text)
+        return text[: max(1, cell_width - len(mark) - 1)] + "…" + mark
 
-    header = ["id ", "claim".ljust(STATEMENT_WIDTH), "revision".ljust(REVISION_WIDTH)]
-    header += [d.ljust(CELL_WIDTH) for d in device_names]
     lines = [
         f"torch {document.torch}, torchvision {document.torchvision}, "
         f"python {document.python}, {document.platform}",
@@ -330,28 +453,41 @@ def render(document: RunDocument) -> list[str]:
             f"{d.type} ({d.name})" if d.available else f"{d.type} (unavailable)"
             for d in document.devices
         ),
+        *(f"{d.type}: no column, not here: {d.reason}" for d in missing),
         *(f"{key}: {value}" for key, value in document.facts.items()),
     ]
     if not document.complete:
         lines.append(f"INCOMPLETE RUN: {document.incomplete_reason}")
-    lines += ["", "  ".join(header).rstrip()]
-    cells = []
+    if document.narrowed:
+        lines.append(
+            "NARROWED RUN (" + "; ".join(document.selection) + "): a claim reads holds only "
+            "where every test of it ran"
+        )
+    header = ["id ", "claim".ljust(statement_width), "revision".ljust(REVISION_WIDTH)]
+    header += [d.ljust(cell_width) for d in device_names]
+    lines += ["", GAP.join(header).rstrip()]
+    cells, not_run = [], []
     for claim_id, result in document.claims.items():
-        statement = textwrap.shorten(result.statement, STATEMENT_WIDTH, placeholder="…")
+        if not selected(result):
+            not_run.append(claim_id)
+            continue
+        statement = shorten(result.statement, statement_width)
         revision = result.revision or "?"
-        row = [claim_id, statement.ljust(STATEMENT_WIDTH), revision.ljust(REVISION_WIDTH)]
+        row = [claim_id.ljust(ID_WIDTH), statement.ljust(statement_width), revision.ljust(REVISION_WIDTH)]
         for device in device_names:
             cell = result.results[device]
             cells.append(cell)
-            row.append(fit(cell).ljust(CELL_WIDTH))
-        lines.append("  ".join(row).rstrip())
+            row.append(fit(cell).ljust(cell_width))
+        lines.append(GAP.join(row).rstrip())
     lines.append("")
     lines.extend(f"[{i}] {text}" for i, text in enumerate(footnotes, 1))
-    missing = len(catalogue.tested()) - len(document.claims)
+    if not_run:
+        lines.append(f"not run (no test of them selected): {', '.join(not_run)}")
+    shown = len(document.claims) - len(not_run)
     lines.append(
-        f"{plural(len(document.claims), 'claim')} x {plural(len(device_names), 'device')}: "
+        f"{plural(shown, 'claim')} x {plural(len(device_names), 'device')}: "
         + (count_text(status_counts(cells)) or "no results")
-        + (f"; {missing} catalogue claims not in this run" if missing else "")
+        + (f"; {plural(len(not_run), 'claim')} not run" if not_run else "")
     )
     return lines
 
@@ -411,6 +547,10 @@ def from_json(doc: object, path: Path) -> RunDocument:
     for key in ("torch", "torchvision", "python", "platform"):
         check.kind(check.key(doc, key, "the document"), str, f"'{key}'")
     complete = check.kind(check.key(doc, "complete", "the document"), bool, "'complete'")
+    narrowed = check.kind(doc.get("narrowed", False), bool, "'narrowed'")
+    selection = check.kind(doc.get("selection", []), list, "'selection'")
+    for item in selection:
+        check.kind(item, str, "an item of 'selection'")
     exit_status = doc.get("exit_status")
     if exit_status is not None:
         check.kind(exit_status, int, "'exit_status'")
@@ -464,6 +604,8 @@ def from_json(doc: object, path: Path) -> RunDocument:
         complete=complete,
         exit_status=exit_status,
         incomplete_reason=check.kind(doc.get("incomplete_reason", ""), str, "'incomplete_reason'"),
+        narrowed=narrowed,
+        selection=selection,
         finished=check.kind(doc.get("finished", ""), str, "'finished'"),
         path=path,
     )
@@ -498,7 +640,10 @@ def _cell_from_json(check: _Checker, cell: object, where: str) -> Cell:
         tests=tuple(check.kind(t, str, f"{where}: a test id") for t in tests),
         ran=check.kind(cell.get("ran", 0), int, f"{where}: 'ran'"),
         skipped=check.kind(cell.get("skipped", 0), int, f"{where}: 'skipped'"),
-        skip_reason=check.kind(cell.get("skip_reason", ""), str, f"{where}: 'skip_reason'"),
+        deselected=check.kind(cell.get("deselected", 0), int, f"{where}: 'deselected'"),
+        not_run_reason=check.kind(
+            cell.get("not_run_reason", ""), str, f"{where}: 'not_run_reason'"
+        ),
     )
 
 

@@ -2,26 +2,36 @@
 
 Active only where a run asks for it: the project's root ``conftest.py`` names it
 (``pytest_plugins = ["blitz.plugin"]``), or ``-p blitz.plugin``. Installing blitz registers only
-``blitz.options`` (the command-line options, torch-free), so other projects' test runs are not
-changed: no torch import, no parametrization of their ``device`` arguments.
+``blitz.options`` (the prefixed command-line options, torch-free), so other projects' test runs
+are not changed: no torch import, no parametrization of their ``device`` arguments, no option
+name of theirs taken. Where this plugin is active it adds the short names (``--device``, ...).
 
 - Every test that takes a ``device`` argument runs once per device (ids end in ``[cpu]`` /
   ``[cuda]``); a device that is not present is a skipped parameter with the reason. A device
   named explicitly (``--device``, ``$BLITZ_DEVICES``) must be present: otherwise the run stops
-  with a usage error before any test.
+  with a usage error before any test. A claim test without a ``device`` argument runs on the
+  cpu: where the run does not select the cpu, it is skipped, saying so.
 - ``@pytest.mark.claim("T01", ...)`` ties a test to catalogue ids (``blitz.claims``). A test whose
   claims are all about the host does not run on an accelerator, and one whose claims are all
   about an accelerator does not run on the cpu: such a cell has no verdict.
 - The ``claim_report`` fixture lets a test record drift (``claim_report.drift(note)``) or a plain
   finding (``claim_report.note(text)``) for its claims.
+- The plugin knows every test of every claim that the run collected, the deselected ones too
+  (``-k``, ``-m``, ``--deselect``, ``--lf``), and, from their source (``blitz.selection``), the
+  claims of the test files that a run narrowed by test paths or ``--ignore`` left out. A cell
+  reads ``holds`` only when every test of its claim on that device ran and passed.
 - At the end of the run the controller prints the claims matrix (``blitz.matrix``), after
-  pytest's short summary, and with ``--claims-json PATH`` writes it as JSON, atomically, marked
-  incomplete when the run did not finish. Results travel from pytest-xdist workers inside each
-  test report (``user_properties``), so ``-n N`` gives the same matrix as a plain run.
+  pytest's short summary, fitted to the terminal, and with ``--claims-json PATH`` writes it as
+  JSON, atomically, marked incomplete when the run did not finish and narrowed when it ran part
+  of the suite; neither replaces a complete file of the whole suite. Results travel from
+  pytest-xdist workers inside each test report (``user_properties``), and what each worker
+  collected and deselected in its ``workeroutput``, so ``-n N`` gives the same matrix as a plain
+  run.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import platform
 import tempfile
@@ -32,6 +42,7 @@ import pytest
 
 from blitz import claims as catalogue
 from blitz import devices, matrix, options
+from blitz import selection as selection_files
 from blitz.errors import EnvironmentProblem
 
 # Keys of the (name, value) pairs a test carries in ``user_properties``.
@@ -41,6 +52,8 @@ DRIFT_KEY = "blitz.drift"
 NOTE_KEY = "blitz.note"
 RUN_KEY = "blitz.run"
 ERROR_KEY = "blitz.error"
+# The key of what a pytest-xdist worker collected and deselected, in its workeroutput.
+PLAN_KEY = "blitz.plan"
 
 SLOW_ENV = options.SLOW_ENV
 DATA_ROOT_ENV = options.DATA_ROOT_ENV
@@ -50,9 +63,14 @@ JSON_OPTION = options.JSON_OPTION
 # ----------------------------------------------------------------------------------------------
 # Configuration
 
-# The options are blitz.options' (the entry point, loaded in every pytest run where blitz is
-# installed); this names it, so that a checkout that is not installed gets them too.
+# The prefixed options are blitz.options' (the entry point, loaded in every pytest run where
+# blitz is installed); this names it, so that a checkout that is not installed gets them too.
 pytest_plugins = ["blitz.options"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_short_names(parser)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
@@ -74,6 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
         json_path=json_path,
         show_matrix=config.getoption("blitz_matrix"),
     )
+    if not is_worker:
+        session.selection, session.left_out = run_selection(config)
+        session.narrowed_by_options = narrowed_by_options(config)
     config.stash[SESSION] = session
     # The session object receives every test report itself: on the controller these include
     # the reports that pytest-xdist workers send, with their user_properties.
@@ -124,6 +145,63 @@ def writable_json_path(name: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
+# The run's selection
+
+
+def run_selection(config: pytest.Config) -> tuple[list[str], selection_files.LeftOut]:
+    """What narrowed the run, in words (``-k EXPR``, test paths, ...), and the claims of the test
+    files it left out without collecting them (test paths, node ids, ``--ignore``)."""
+    option = config.option
+    words = []
+    if getattr(option, "keyword", ""):
+        words.append(f"-k {option.keyword}")
+    if getattr(option, "markexpr", ""):
+        words.append(f"-m {option.markexpr}")
+    words += [f"--deselect {d}" for d in getattr(option, "deselect", None) or []]
+    ignored = [str(p) for p in getattr(option, "ignore", None) or []]
+    globs = [str(p) for p in getattr(option, "ignore_glob", None) or []]
+    words += [f"--ignore {p}" for p in ignored] + [f"--ignore-glob {p}" for p in globs]
+    if getattr(option, "lf", False):
+        words.append("--lf")
+    if getattr(option, "stepwise", False) or getattr(option, "stepwise_skip", False):
+        words.append("--sw")
+    if getattr(option, "collectonly", False):
+        words.append("--collect-only")
+    explicit = config.args_source == pytest.Config.ArgsSource.ARGS
+    if explicit:
+        words.append("test paths: " + " ".join(config.args))
+    if not (explicit or ignored or globs):
+        return words, selection_files.LeftOut()
+    here = config.invocation_params.dir
+    testpaths = [
+        Path(found)
+        for pattern in config.getini("testpaths")
+        for found in sorted(glob.glob(str(config.rootpath / pattern))) or [config.rootpath / pattern]
+    ]
+    suite_roots = [p for p in testpaths if p.exists()] or [config.rootpath]
+    suite = selection_files.suite_files(
+        suite_roots, config.getini("python_files"), config.getini("norecursedirs")
+    )
+    paths = [here / arg.split("::")[0] for arg in config.args] if explicit else suite_roots
+    partly = [here / arg.split("::")[0] for arg in config.args if "::" in arg] if explicit else []
+    dropped = [here / p for p in ignored]
+    dropped += [Path(p) for pattern in globs for p in glob.glob(str(here / pattern))]
+    return words, selection_files.left_out(suite, paths, partly, dropped)
+
+
+def narrowed_by_options(config: pytest.Config) -> str:
+    """Why the run, as its options stand, may leave out tests of any claim ("" if it does not):
+    ``--lf`` with failures on record (it skips whole files), ``--collect-only``."""
+    cache = getattr(config, "cache", None)
+    if getattr(config.option, "lf", False) and cache is not None:
+        if cache.get("cache/lastfailed", {}):
+            return "--lf"
+    if getattr(config.option, "collectonly", False):
+        return "--collect-only"
+    return ""
+
+
+# ----------------------------------------------------------------------------------------------
 # Devices and markers
 
 
@@ -162,6 +240,12 @@ def no_verdict_reason(ids: list[str], device: str) -> str | None:
     return None
 
 
+def item_device(item: pytest.Item) -> str | None:
+    """The device a test is parametrized over, or None where it takes no ``device``."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("device") if callspec else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     session = config.stash[SESSION]
     skip_slow = pytest.mark.skip(reason=f"slow: run with --run-slow (or ${SLOW_ENV}=1)")
@@ -173,9 +257,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.warn(pytest.PytestWarning(f"unknown claim id {unknown!r}: not in blitz.claims"))
         if not ids:
             continue
-        callspec = getattr(item, "callspec", None)
-        device = callspec.params.get("device") if callspec else None
-        if device is not None:
+        device = item_device(item)
+        if device is None and "cpu" not in session.devices:
+            # It runs on the host: its result would be a cpu result, and cpu has no column.
+            item.add_marker(pytest.mark.skip(reason=session.cpu_not_selected()))
+        elif device is not None:
             reason = no_verdict_reason(ids, device)
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
@@ -183,17 +269,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.user_properties.append((DEVICE_KEY, device or "cpu"))
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        state = items[0].config.stash.get(SESSION, None)
+        if state is not None:
+            state.plan(items, deselected=True)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION, None)
+    if state is None:
+        return
+    state.plan(session.items, deselected=False)
+    if state.is_worker:  # sent to the controller when the worker finishes
+        session.config.workeroutput[PLAN_KEY] = state.planned
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A test that stops on an ``EnvironmentProblem`` (a damaged data copy), in any phase, or
     that breaks outside its call phase (a fixture), reports an error: what broke, not a
-    finding about torch."""
+    finding about torch. An ``EnvironmentProblem`` is one line, without a traceback: the
+    message says what is broken and how to fix it."""
     report = yield
     excinfo = call.excinfo
     if excinfo is None or not report.failed or CLAIMS_KEY not in dict(report.user_properties):
         return report
     if excinfo.errisinstance(EnvironmentProblem):
-        report.user_properties.append((ERROR_KEY, _first_line(str(excinfo.value))))
+        message = _first_line(str(excinfo.value))
+        report.user_properties.append((ERROR_KEY, message))
+        report.longrepr = f"{excinfo.typename}: {message}"
     elif call.when != "call":
         message = _first_line(excinfo.exconly())
         report.user_properties.append((ERROR_KEY, f"in {call.when}: {message}"))
@@ -230,7 +335,7 @@ def claim_report(request: pytest.FixtureRequest) -> ClaimReport:
 
 
 class ClaimsSession:
-    """The run's claims: every test report's outcome by claim and device, and the matrix."""
+    """The run's claims: every test's outcome by claim and device, and the matrix."""
 
     def __init__(
         self,
@@ -247,10 +352,50 @@ class ClaimsSession:
         self.show_matrix = show_matrix
         # (claim id, device) -> {nodeid: TestOutcome}
         self.results: dict[tuple[str, str], dict[str, matrix.TestOutcome]] = {}
+        # What the run collected: nodeid -> [claim ids, device, deselected]
+        self.planned: dict[str, list] = {}
+        self.selection: list[str] = []  # what narrowed the run, in words (run_selection)
+        self.left_out = selection_files.LeftOut()  # the claims of test files not collected
+        self.narrowed_by_options = ""  # why every claim may have tests left out, if so
         self.run_info: dict[str, str] = {}  # facts about the whole run (claim_report.run_info)
         self.reported: set[str] = set()  # every test with a report, tagged or not
         self.document: matrix.RunDocument | None = None  # made at the end of the run
         self.written = ""  # where the JSON went, said after the matrix
+
+    # -- collection
+
+    def plan(self, items: list[pytest.Item], deselected: bool) -> None:
+        """Record the claim tests among ``items``: collected, or collected and deselected."""
+        for item in items:
+            ids = claim_ids(item)
+            if ids:
+                self.planned[item.nodeid] = [ids, item_device(item) or "cpu", deselected]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        # pytest-xdist, on the controller: what that worker collected and deselected.
+        for nodeid, entry in (getattr(node, "workeroutput", None) or {}).get(PLAN_KEY, {}).items():
+            self.planned.setdefault(nodeid, list(entry))
+
+    def cpu_not_selected(self) -> str:
+        return (
+            "runs on the cpu (it takes no device), which this run does not select "
+            f"(devices: {', '.join(self.devices)}): no result"
+        )
+
+    def deselection_text(self) -> str:
+        words = [w for w in self.selection if not w.startswith("test paths")]
+        return f"deselected ({'; '.join(words)})" if words else "deselected"
+
+    @property
+    def deselected_claims(self) -> set[str]:
+        return {claim_id for ids, _, dropped in self.planned.values() if dropped for claim_id in ids}
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.narrowed_by_options or self.left_out or self.deselected_claims)
+
+    # -- results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.add(report)
@@ -270,27 +415,55 @@ class ClaimsSession:
             outcome = tests.setdefault(report.nodeid, matrix.TestOutcome(report.nodeid))
             _update(outcome, report)
 
+    def outcomes(self, claim_id: str, device: str) -> list[matrix.TestOutcome]:
+        """Every test of the claim on ``device`` that the run collected, with its outcome: the
+        reported ones, the deselected ones, and those left without a result."""
+        found = dict(self.results.get((claim_id, device), {}))
+        for nodeid, (ids, where, dropped) in self.planned.items():
+            if claim_id in ids and where == device and nodeid not in found:
+                outcome = matrix.TestOutcome(nodeid)
+                if dropped:
+                    outcome.outcome, outcome.reason = matrix.DESELECTED, self.deselection_text()
+                found[nodeid] = outcome
+        return list(found.values())
+
+    def narrowing(self, claim_id: str) -> str:
+        """Why tests of the claim may not have been collected at all, "" where they were."""
+        if self.left_out.covers(claim_id) or self.narrowed_by_options:
+            return "; ".join(self.selection) or self.narrowed_by_options
+        return ""
+
+    def collected(self, claim_id: str) -> bool:
+        """Whether the run collected any test of the claim, on any device."""
+        return any(claim_id in ids for ids, _, _ in self.planned.values()) or any(
+            tested == claim_id for tested, _ in self.results
+        )
+
     def cell(self, claim: catalogue.Claim, device: str) -> matrix.Cell:
-        tests = self.results.get((claim.id, device))
-        found = matrix.summarize(list(tests.values())) if tests else None
+        if not self.collected(claim.id):
+            return matrix.summarize([], self.narrowing(claim.id))
+        tests = self.outcomes(claim.id, device)
+        found = (
+            matrix.summarize(tests, self.narrowing(claim.id))
+            if tests
+            else matrix.Cell(matrix.NOT_RUN, f"no test of the claim runs on {device}")
+        )
         # A claim with no verdict here by its nature: never "holds", but a test of it that
         # failed or broke stays visible.
         none_here = matrix.no_verdict(claim, device)
-        if none_here and (found is None or found.status not in (matrix.FAILS, matrix.ERROR)):
+        if none_here and found.status not in (matrix.FAILS, matrix.ERROR):
             return none_here
-        return found or matrix.Cell(matrix.SKIPPED, f"no test ran on {device} in this run")
+        return found
 
     def claims(self) -> dict[str, matrix.ClaimResult]:
-        """The run's claims, in catalogue order, with one cell per device."""
-        ran = {claim_id for claim_id, _ in self.results}
+        """Every claim the catalogue tests, in catalogue order, with one cell per device."""
         return {
             claim.id: matrix.ClaimResult(
                 claim.id, claim.statement, claim.section, claim.kind,
                 {device: self.cell(claim, device) for device in self.devices},
                 revision=claim.revision,
             )  # fmt: skip
-            for claim in catalogue.CLAIMS.values()
-            if claim.id in ran
+            for claim in catalogue.tested()
         }
 
     def make_document(self, complete: bool = True, exit_status: int | None = None,
@@ -309,6 +482,8 @@ class ClaimsSession:
             complete=complete,
             exit_status=exit_status,
             incomplete_reason=reason,
+            narrowed=self.narrowed,
+            selection=list(self.selection),
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
 
@@ -318,21 +493,31 @@ class ClaimsSession:
         self.document = self.make_document(not reason, int(exitstatus), reason)
 
     def write_json(self) -> None:
-        """Write the document; a complete earlier file is never replaced by an incomplete run's
-        results, which go beside it instead."""
+        """Write the document to the path asked for, unless that holds a file this run must not
+        replace: a complete one, for a run that did not finish, or one of the whole suite, for
+        a narrowed run. This run's document then goes beside it, and the message says so."""
         document, path = self.document, Path(self.json_path)
-        if not document.complete and _is_complete_file(path):
-            partial = path.with_name(f"{path.stem}.incomplete{path.suffix}")
-            matrix.dump(document, partial)
-            message = (
-                f"blitz: the run did not finish ({document.incomplete_reason}): kept the complete "
-                f"{path}; this run's partial matrix is in {partial}"
+        earlier = _readable(path)
+        kept = ""
+        if earlier is not None and earlier.complete and not document.complete:
+            kept, suffix = f"the run did not finish ({document.incomplete_reason})", "incomplete"
+        elif earlier is not None and not earlier.narrowed and document.narrowed:
+            kept, suffix = f"a narrowed run ({'; '.join(document.selection)})", "narrowed"
+        if kept:
+            beside = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
+            matrix.dump(document, beside)
+            whole = "complete " if earlier.complete else ""
+            self.written = (
+                f"blitz: {kept}: kept the {whole}matrix of "
+                f"{'the whole suite' if not earlier.narrowed else 'an earlier run'} in {path}; "
+                f"this run's matrix is in {beside}"
             )
-        else:
-            matrix.dump(document, path)
-            state = "complete" if document.complete else "INCOMPLETE"
-            message = f"blitz: claims matrix written to {path} ({state})"
-        self.written = message
+            return
+        matrix.dump(document, path)
+        state = "complete" if document.complete else "INCOMPLETE"
+        if document.narrowed:
+            state += ", NARROWED"
+        self.written = f"blitz: claims matrix written to {path} ({state})"
 
 
 def incomplete_reason(session: pytest.Session, exitstatus: int, reported: int) -> str:
@@ -353,11 +538,12 @@ def incomplete_reason(session: pytest.Session, exitstatus: int, reported: int) -
     return ""
 
 
-def _is_complete_file(path: Path) -> bool:
+def _readable(path: Path) -> matrix.RunDocument | None:
+    """The claims file at ``path``, or None where there is none that can be read."""
     try:
-        return matrix.load(path).complete
+        return matrix.load(path) if path.exists() else None
     except matrix.MatrixFileError:
-        return False
+        return None
 
 
 def _update(outcome: matrix.TestOutcome, report: pytest.TestReport) -> None:
@@ -436,10 +622,10 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config):
     state = config.stash.get(SESSION, None)
     if state is None or state.is_worker:
         return result
-    if state.show_matrix and state.results:
+    if state.show_matrix and (state.results or state.planned):
         document = state.document or state.make_document()
         terminalreporter.write_sep("=", "blitz claims matrix")
-        for line in matrix.render(document):
+        for line in matrix.render(document, width=config.get_terminal_writer().fullwidth):
             terminalreporter.write_line(line)
     if state.written:
         terminalreporter.write_line(state.written)

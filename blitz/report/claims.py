@@ -8,8 +8,10 @@ claim that a run did not test shows as ``not run``, so every claim id appears fo
 Each row says which revision of the tutorial states the claim (``blitz.claims``): the seeded
 snapshot, the May 2026 revision, or both.
 
-A cell is ``holds``, ``FAILS``, ``error``, ``drift`` or ``skipped`` (``blitz.matrix``); a run
-that did not finish is marked incomplete in the runs table and in its column's header. The
+A cell has one of ``blitz.matrix``'s statuses (``STATUS_MEANINGS``): ``holds``, ``partial``,
+``FAILS``, ``error``, ``drift``, ``skipped`` or ``not run``; a run that did not finish is marked
+incomplete in the runs table and in its column's header, and one narrowed to part of the suite
+(``-k``, test paths, ...) narrowed. The
 reason, the drift note or the finding behind a cell is a numbered note, listed under the table per claim, so a drift claim reads as
 its behaviour version by version. Printed to the terminal; ``--markdown PATH`` writes Markdown.
 """
@@ -28,9 +30,9 @@ from blitz.report import ReportError
 from blitz.report import expand as expand_paths
 
 # The statuses, cell wording and JSON schema are blitz.matrix's, shared with the plugin that
-# writes the files (and torch-free). MISSING is the merged matrix's own: the run has no result
-# for the claim.
-MISSING = "not run"
+# writes the files (and torch-free). A claim missing from a run's file (an id the catalogue did
+# not have when it ran) is not run there.
+MISSING = schema.NOT_RUN
 STATEMENT_WIDTH = schema.STATEMENT_WIDTH
 
 
@@ -169,7 +171,7 @@ def merge(runs: list[Run]) -> Matrix:
             cell = _cell(column, claim_id)
             number = None
             if cell is None:
-                cells.append(MergedCell(MISSING, MISSING))
+                cells.append(MergedCell(MISSING, schema.label(MISSING)))
                 continue
             text = note_text(cell)
             if text:
@@ -183,14 +185,19 @@ def merge(runs: list[Run]) -> Matrix:
 
 def _labels(runs: list[Run]) -> dict[int, str]:
     """A run's label is its torch version, with the file's name where two runs share one, and
-    ``(incomplete)`` where the run did not finish."""
+    ``(incomplete)`` where the run did not finish, ``(narrowed)`` where it ran part of the
+    suite."""
     count: dict[str, int] = {}
     for run in runs:
         count[run.torch] = count.get(run.torch, 0) + 1
     labels = {}
     for run in runs:
         label = run.torch if count[run.torch] == 1 else f"{run.torch} ({run.path.stem})"
-        labels[id(run)] = label if run.complete else f"{label} (incomplete)"
+        if not run.complete:
+            label += " (incomplete)"
+        if run.narrowed:
+            label += " (narrowed)"
+        labels[id(run)] = label
     return labels
 
 
@@ -233,17 +240,17 @@ def _one_device(run: Run, results: dict[str, schema.Cell]) -> schema.Cell | None
 def short_label(cell: schema.Cell) -> str:
     """A cell's label in the table: the status, with how many of its tests ran when not all."""
     text = schema.label(cell.status)
-    if cell.partial:
-        text += f" ({cell.ran} of {cell.ran + cell.skipped})"
+    if cell.status == schema.PARTIAL:
+        text += f" ({cell.ran} of {cell.total})" if cell.ran < cell.total else " (narrowed)"
     return text
 
 
 def note_text(cell: schema.Cell) -> str:
     """The note behind a cell, worded as the plugin words it (``drift: …``, ``FAILS: …``), with
-    the claim's tests where it fails or breaks, a finding beside ``holds`` too (a measured
-    accuracy), and why the tests that did not run were skipped."""
-    if not (cell.note or cell.partial):
-        return ""
+    the claim's tests where it fails or breaks, a finding beside ``holds`` or ``partial`` too (a
+    measured accuracy), and why the tests that did not run did not."""
+    if not (cell.note or cell.not_run_reason) or (cell.status == schema.NOT_RUN and not cell.tests):
+        return ""  # no test of the claim in that run: the label says it all
     text = schema.cell_text(cell)
     extra = schema.footnote_text(cell)
     if extra:
@@ -258,7 +265,7 @@ def note_text(cell: schema.Cell) -> str:
 
 
 def _column_counts(merged: Matrix) -> list[dict[str, int]]:
-    counts = [dict.fromkeys((*schema.STATUSES, MISSING), 0) for _ in merged.columns]
+    counts = [dict.fromkeys(schema.STATUSES, 0) for _ in merged.columns]
     for row in merged.rows:
         for i, cell in enumerate(row.cells):
             counts[i][cell.status] += 1
@@ -282,9 +289,12 @@ def _layout_line(merged: Matrix) -> str:
 
 
 def _run_state(run: Run) -> str:
-    if run.complete:
-        return "complete"
-    return f"INCOMPLETE: {run.incomplete_reason or 'no reason recorded'}"
+    state = "complete" if run.complete else (
+        f"INCOMPLETE: {run.incomplete_reason or 'no reason recorded'}"
+    )
+    if run.narrowed:
+        state += f"; NARROWED: {'; '.join(run.selection) or 'part of the suite'}"
+    return state
 
 
 def render_text(merged: Matrix) -> list[str]:
@@ -295,7 +305,7 @@ def render_text(merged: Matrix) -> list[str]:
             f"  {merged.label(run)}: torch {run.torch}, torchvision {run.torchvision}, python "
             f"{run.python}, {run.platform} ({run.path})"
         )
-        if not run.complete:
+        if not run.complete or run.narrowed:
             lines.append(f"      {_run_state(run)}")
         for device in run.devices:
             lines.append(f"      {device.describe()}")
@@ -352,14 +362,13 @@ def render_markdown(merged: Matrix) -> str:
         "<!-- Generated by `python -m blitz.report claims --markdown PATH` from the "
         "`pytest --claims-json` file of each run (see tox.ini). Do not edit by hand. -->",
         "",
-        "Each cell says whether the tutorial's claim holds on that torch version: **holds** "
-        "(with how many of its tests ran, when not all did), **FAILS** (the test and its error "
-        "in the note), **error** (the environment or blitz broke, not torch: the note says "
-        "what), **drift** (true on some versions only, or outdated: the note says what the "
-        "tutorial says and what this torch does), **skipped** (with the reason: a claim about "
-        "an accelerator has no cpu verdict) or **not run** (no test of the claim in that run). "
-        "A column marked *(incomplete)* is a run that did not finish. "
-        "A number points to the claim's notes below the table.",
+        "Each cell says whether the tutorial's claim holds on that torch version:",
+        "",
+        *(f"- **{schema.label(status)}**: {_md(meaning)}" for status, meaning in
+          schema.STATUS_MEANINGS.items()),
+        "",
+        "A column marked *(incomplete)* is a run that did not finish, *(narrowed)* one that ran "
+        "part of the suite. A number points to the claim's notes below the table.",
         "",
         "The *revision* column says which revision of the tutorial states the claim: "
         "**snapshot** (the seeded snapshot the suite was written from; its code or wording was "
