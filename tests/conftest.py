@@ -1,6 +1,7 @@
 """Settings and fixtures shared by the claim tests."""
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -120,6 +121,37 @@ def cifar10_train(_cifar10_train_split, cifar10):
 
 # ----------------------------------------------------------------------------------------------
 # Harness: a small project that the claims plugin runs
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytest's ``pytester``, whose in-process runs pass a Ctrl-C on to this run.
+
+    A run of pytest inside a test catches the KeyboardInterrupt of a Ctrl-C that arrives while
+    it runs, ends itself as interrupted and returns: this run would go on as if nothing had
+    happened, and write its matrix as complete. Here a SIGINT during an inner run is recorded,
+    and raised again in this run once the inner one has returned. A test that interrupts the
+    inner run on purpose raises KeyboardInterrupt itself, which is not a SIGINT.
+    """
+    inline_run = pytester.inline_run
+
+    def interruptible_inline_run(*args, **kwargs):
+        received = []
+
+        def on_sigint(signum, frame):
+            received.append(signum)
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            return inline_run(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if received:
+                raise KeyboardInterrupt("Ctrl-C during an inner pytest run")
+
+    monkeypatch.setattr(pytester, "inline_run", interruptible_inline_run)
+    return pytester
 
 
 @pytest.fixture

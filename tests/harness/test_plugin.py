@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from blitz import claims as catalogue
 from blitz import devices
 from blitz.plugin import SLOW_ENV
 
@@ -111,18 +112,20 @@ def test_matrix_shows_each_status(suite):
         [
             "*= blitz claims matrix =*",
             "dataset: a small one",
-            "id   claim * revision * cpu * cuda",
-            "T01  torch.tensor(data) infers the dtype * both * holds *",
+            "id   claim * revision * cpu*",
+            "T01  torch.tensor(data)* both * holds*",
             "T02  * FAILS: AssertionError: dtype is not int64*",
-            "T03  * skipped: needs something this machine lacks *",
+            "T03  * skipped: needs something this machine lacks*",
             "T04  * holds [[]*[]]*",
             "N10  * drift: the tutorial prints None*",
             "N11  * skipped: slow: run with --run-slow*",
-            "N12  * holds (1 of 2 tests ran) [[]*[]]*",
+            "N12  * partial (1 of 2 tests ran) [[]*[]]*",
             "[[]*[]] measured 42 of 42",
             "[[]*[]] drift: the tutorial prints None; this torch prints zeros",
-            "[[]*[]] not run: needs a second GPU",
-            "7 claims x 2 devices: *",
+            "[[]*[]] not run: 1 needs a second GPU",
+            "not run (no test of them selected): T05, T06, *",
+            f"7 claims x {len(devices.candidate_devices()) - (CUDA_REASON is not None)} device*: "
+            "1 FAILS, 1 drift, 1 partial, 2 holds, 2 skipped*; 49 claims not run",
         ]
     )
 
@@ -135,9 +138,15 @@ def test_json_has_the_documented_shape(suite):
     assert {"torchvision", "python", "platform"} <= doc.keys()
     assert [d["type"] for d in doc["devices"]] == devices.candidate_devices()
     assert doc["run"] == {"dataset": "a small one"}
-    assert doc["schema"] == 2
+    assert doc["schema"] == 3
     assert doc["complete"] is True and doc["exit_status"] == 1 and doc["incomplete_reason"] == ""
-    assert list(doc["claims"]) == ["T01", "T02", "T03", "T04", "N10", "N11", "N12"]
+    assert doc["narrowed"] is False and doc["selection"] == []
+    # every claim the catalogue tests, those of no test here not run
+    assert list(doc["claims"]) == [c.id for c in catalogue.tested()]
+    assert doc["claims"]["T05"]["results"]["cpu"] == {
+        "status": "not_run", "note": "no test of the claim was collected in this run",
+        "tests": [], "ran": 0, "skipped": 0, "deselected": 0, "not_run_reason": "",
+    }  # fmt: skip
     t01 = doc["claims"]["T01"]
     assert t01["statement"] == "torch.tensor(data) infers the dtype"
     assert t01["section"] == "tensors"
@@ -145,7 +154,7 @@ def test_json_has_the_documented_shape(suite):
     cpu = t01["results"]["cpu"]
     assert cpu == {
         "status": "holds", "note": "", "tests": ["test_suite.py::test_passes[cpu]"],
-        "ran": 1, "skipped": 0, "skip_reason": "",
+        "ran": 1, "skipped": 0, "deselected": 0, "not_run_reason": "",
     }  # fmt: skip
 
 
@@ -160,11 +169,13 @@ def test_json_statuses_and_notes(suite):
         "tests": ["test_suite.py::test_skipped"],
         "ran": 0,
         "skipped": 1,
-        "skip_reason": "needs something this machine lacks",
+        "deselected": 0,
+        "not_run_reason": "1 needs something this machine lacks",
     }
-    assert cell["N12"]["status"] == "holds"
+    # one of its two tests ran: partial, never holds
+    assert cell["N12"]["status"] == "partial"
     assert (cell["N12"]["ran"], cell["N12"]["skipped"]) == (1, 1)
-    assert cell["N12"]["skip_reason"] == "needs a second GPU"
+    assert cell["N12"]["not_run_reason"] == "1 needs a second GPU"
     assert cell["T04"]["status"] == "holds"
     assert cell["T04"]["note"] == "measured 42 of 42"
     assert cell["N10"]["status"] == "drift"
@@ -186,6 +197,12 @@ def test_device_option_narrows_the_columns(suite):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["id   claim * cpu", "T01  * holds", "1 claim x 1 device: 1 holds*"])
     result.stdout.no_fnmatch_line("*cuda*")
+
+
+def test_the_prefixed_option_names_work_too(suite):
+    result = suite.runpytest("--blitz-device", "cpu", "-k", "test_passes", "--blitz-claims-json=c.json")
+    result.assert_outcomes(passed=1)
+    assert [d["type"] for d in json.loads((suite.path / "c.json").read_text())["devices"]] == ["cpu"]
 
 
 def test_device_environment_variable_narrows_too(suite, monkeypatch):
@@ -226,11 +243,18 @@ def test_help_lists_the_blitz_options(suite):
     result.stdout.fnmatch_lines(
         [
             "blitz: claims of the PyTorch 60 Minute Blitz:",
-            "*--device=DEVICES*",
-            "*--claims-json=PATH*",
-            "*--run-slow*",
-            "*--cifar10-root=DIR*",
-            "*--no-download*",
+            "*--blitz-device=DEVICES*",
+            "*--blitz-claims-json=PATH*",
+            "*--blitz-run-slow*",
+            "*--blitz-cifar10-root=DIR*",
+            "*--blitz-no-download*",
+            "*--blitz-no-claims-matrix*",
+            "*--device=DEVICES*The same as --blitz-device.",
+            "*--claims-json=PATH*The same as --blitz-claims-json.",
+            "*--run-slow*The same as --blitz-run-slow.",
+            "*--cifar10-root=DIR*The same as --blitz-cifar10-root.",
+            "*--no-download*The same as --blitz-no-download.",
+            "*--no-claims-matrix*The same as --blitz-no-claims-matrix.",
         ]
     )
 
@@ -244,6 +268,18 @@ def test_xdist_gives_the_same_matrix(suite):
     assert plain.pop("finished") and parallel.pop("finished")
     assert parallel == plain
     assert parallel["complete"] is True
+    # The workers' deselections reach the controller: a narrowed run's matrix is the same too.
+    narrowed = {}
+    for args in ([], ["-n", "2"]):
+        result = suite.runpytest_subprocess("--claims-json=n.json", "-k", "partial", *args)
+        result.assert_outcomes(passed=1, skipped=1)
+        narrowed[bool(args)] = json.loads((suite.path / "n.json").read_text())
+        (suite.path / "n.json").unlink()
+        assert narrowed[bool(args)].pop("finished")
+    assert narrowed[True] == narrowed[False]
+    assert narrowed[True]["narrowed"] is True
+    t01 = narrowed[True]["claims"]["T01"]["results"]["cpu"]
+    assert (t01["status"], t01["deselected"]) == ("not_run", 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,9 +340,22 @@ def test_a_broken_environment_is_an_error_never_fails(pytester, monkeypatch):
             "[[]2[]] error: /data/test.npz: not a readable .npz (zip) file: truncated",
             "[[]3[]] error: /data/train.npz: array 'data' is corrupt (CRC); copy the file again",
             "[[]4[]] error: in setup: KeyError: 'a fixture of blitz broke'",
-            "4 claims x 2 devices: 1 FAILS, 3 error, 4 skipped*",
+            "4 claims x 1 device: 1 FAILS, 3 error; 52 claims not run"
+            if CUDA_REASON
+            else "4 claims x 2 devices: 1 FAILS, 3 error, 4 skipped; 52 claims not run",
         ]
     )
+    # A broken environment is one line per test, without a traceback; the short summary too.
+    result.stdout.fnmatch_lines(
+        [
+            "*_ ERROR at setup of test_needs_data _*",
+            "EnvironmentProblem: /data/test.npz: not a readable .npz (zip) file: truncated",
+            "*_ test_reads_data_in_its_body _*",
+            "EnvironmentProblem: /data/train.npz: array 'data' is corrupt (CRC); copy the file again",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*raise EnvironmentProblem*")
+    result.stdout.fnmatch_lines(["ERROR test_errors.py::test_needs_data - EnvironmentProblem: *"])
     claims = json.loads((pytester.path / "claims.json").read_text())["claims"]
     assert claims["C05"]["results"]["cpu"]["status"] == "error"
     assert claims["C05"]["results"]["cpu"]["note"] == (

@@ -70,8 +70,8 @@ def test_every_tested_catalogue_claim_has_a_cell_for_every_version():
 
 def test_a_claim_a_run_did_not_test_shows_as_not_run():
     matrix = merged(NEW, OLD)
-    assert cell(matrix, "C07", "2.0.1+cu117") == ("not run", "")
-    assert cell(matrix, "A01", "2.14.1+cu130") == ("not run", "")
+    assert cell(matrix, "C07", "2.0.1+cu117") == (report.MISSING, "")
+    assert cell(matrix, "A01", "2.14.1+cu130") == (report.MISSING, "")
 
 
 def test_columns_are_torch_versions_newest_first_whatever_the_file_order():
@@ -329,7 +329,7 @@ def test_the_real_plugin_output_merges(holds_and_drift_suite):
     assert cell(matrix, "T01", column) == ("holds", "")
     drift = ("drift", "drift: the tutorial prints None; this torch too")
     assert cell(matrix, "N10", column) == drift
-    assert cell(matrix, "N05", column) == ("not run", "")
+    assert cell(matrix, "N05", column) == (report.MISSING, "")
 
 
 def test_help_names_the_files_and_the_markdown_option_with_its_default(capsys):
@@ -392,7 +392,7 @@ def test_an_unknown_status_is_named_with_its_claim_and_device(tmp_path):
     with pytest.raises(
         ReportError,
         match=rf"^{path}: claim T01, device cpu: unknown status 'passed' "
-        r"\(expected one of fails, error, drift, holds, skipped\)$",
+        r"\(expected one of fails, error, drift, partial, holds, skipped, not_run\)$",
     ):
         report.load(path)
 
@@ -456,14 +456,25 @@ def test_an_error_is_its_own_status_never_fails(tmp_path):
 def test_a_partial_cell_says_how_many_tests_ran_and_why_not_the_others(tmp_path):
     document = fixture()
     _set_cell(
-        document, "T01", "cpu", ran=2, skipped=1, tests=["a[cpu]", "b[cpu]", "c[cpu]"],
-        skip_reason="slow: run with --run-slow",
+        document, "T01", "cpu", status="partial", ran=2, skipped=1,
+        tests=["a[cpu]", "b[cpu]", "c[cpu]"], not_run_reason="1 slow: run with --run-slow",
     )  # fmt: skip
     matrix_ = merged(write_json(tmp_path / "run.json", document))
     row = next(r for r in matrix_.rows if r.claim_id == "T01")
-    assert row.cells[0].label == "holds (2 of 3)"
+    assert row.cells[0].label == "partial (2 of 3)"
     status, text = cell(matrix_, "T01", "2.14.1+cu130")
-    assert text == "holds (2 of 3 tests ran): not run: slow: run with --run-slow"
+    assert status == matrix.PARTIAL
+    assert text == "partial (2 of 3 tests ran): not run: 1 slow: run with --run-slow"
+    lines = report.render_text(matrix_)
+    assert any(line.startswith("2.14.1+cu130: ") and "1 partial" in line for line in lines)
+
+
+def test_a_narrowed_run_is_marked_in_the_runs_and_its_column(tmp_path):
+    document = fixture()
+    document.update(narrowed=True, selection=["-k out_of_place"])
+    matrix_ = merged(write_json(tmp_path / "run.json", document))
+    assert [c.label for c in matrix_.columns] == ["2.14.1+cu130 (narrowed)"]
+    assert "      complete; NARROWED: -k out_of_place" in report.render_text(matrix_)
 
 
 def test_an_incomplete_run_is_marked_in_the_runs_and_its_column(tmp_path):
@@ -482,7 +493,7 @@ def test_an_incomplete_run_is_marked_in_the_runs_and_its_column(tmp_path):
 
 def test_a_file_of_another_schema_is_named(tmp_path):
     path = mutated(tmp_path, lambda d: d.pop("schema"))
-    with pytest.raises(ReportError, match=rf"^{path}: no 'schema', expected 2: written by another"):
+    with pytest.raises(ReportError, match=rf"^{path}: no 'schema', expected 3: written by another"):
         report.load(path)
 
 
