@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -356,6 +357,17 @@ def test_default_test_paths_leave_the_benchmarks_out(pytestconfig):
     assert pytestconfig.getini("testpaths") == ["tests"]
 
 
+def fresh_pytest_environment() -> dict[str, str]:
+    """This process's environment for a pytest run of its own: without ``$PYTEST_ADDOPTS`` and
+    the variables of a pytest-xdist worker (under ``pytest -n N`` pytest-benchmark would take
+    the inner run for a worker and disable its benchmarks: nothing timed, no JSON saved)."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name != "PYTEST_ADDOPTS" and not name.startswith("PYTEST_XDIST_")
+    }
+
+
 @pytest.mark.slow
 def test_benchmark_run_saves_what_the_report_and_pytest_benchmark_compare_read(tmp_path):
     """A tiny ``pytest bench`` run: its JSON carries extra_info and machine info, GC was off and
@@ -370,7 +382,7 @@ def test_benchmark_run_saves_what_the_report_and_pytest_benchmark_compare_read(t
         [sys.executable, "-m", "pytest", *selection, "-rs",
          "-p", "no:cacheprovider", "--benchmark-max-time=0.01", "--benchmark-min-rounds=3",
          f"--benchmark-json={saved}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=fresh_pytest_environment(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "over the cpu size limit of 2.5 GFLOP per timed call" in ran.stdout
