@@ -13,9 +13,10 @@ the tutorial section it comes from, a one-line statement, and a kind:
 ``revision`` says which revision of the tutorial states the claim, as the catalogue words it
 and as its tests check it:
 
-- ``snapshot`` — the snapshot the suite was written from (its four scripts seeded with
-  ``torch.manual_seed(42)``; its printed outputs are the goldens), and no longer the current
-  revision: its code or wording was replaced in May 2026;
+- ``snapshot`` — the snapshot the suite was written from (a build of the years when the
+  tutorial's build reset ``torch.manual_seed(42)`` before each of its four scripts, June 2023 to
+  May 2025: the scripts never seed themselves; its printed outputs are the goldens), and no
+  longer the current revision: its code or wording was replaced in May 2026;
 - ``2026``     — only the revision of the PyTorch docathon of May 2026 (pytorch/tutorials pull
   requests #3881 and #3882): the live tutorial;
 - ``both``     — both state it (in the same words, or, like N12, in two forms that the tests

@@ -2,8 +2,9 @@
 
 Claims T01-T17 of the catalogue, in the section's order, then the May 2026 revision's T18 (the
 device picked through ``torch.accelerator``). The goldens are the tutorial's printed
-outputs; its script starts with ``torch.manual_seed(42)``, so the random goldens reproduce on
-the CPU when the draws are made in the script's order (``rand_like`` first, then ``rand``).
+outputs. The script never seeds, but the build that printed them reset ``torch.manual_seed(42)``
+before it (June 2023 to May 2025), so the random goldens reproduce on the CPU when the draws
+are made in the script's order from that seed (``rand_like`` first, then ``rand``).
 On other devices the same inputs are built on the CPU and moved, and the results compared with
 the CPU's (and, where NumPy has the operation, with NumPy's).
 """

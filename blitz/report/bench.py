@@ -13,7 +13,7 @@ the verdict on C11:
 It holds when the tutorial's own configuration (batch 4, width 6) gets less than a massive
 speedup (``MASSIVE``) and the widest network measured at that batch size gets at least
 ``WIDENING_GAIN`` times the tutorial's speedup. ``--plot PATH`` draws speedup against width, a
-line per batch size.
+line per batch size through the widths it measured (a gap where a width was not measured).
 
 What a result is (its ``Case``: kind, device, variant, batch size, width, read from its
 ``extra_info``), the tutorial's configuration and the variant compared against come from
@@ -33,6 +33,7 @@ from blitz.bench.grid import (
     KINDS,
     TUTORIAL_BATCH_SIZE,
     TUTORIAL_WIDTH,
+    WIDTHS,
     Case,
     is_case_info,
 )
@@ -381,41 +382,71 @@ def render(runs: list[Run]) -> list[str]:
 # The plot
 
 
-def plot(runs: list[Run], path: Path) -> bool:
-    """Speedup against width, a line per batch size (and run); False when nothing to plot."""
-    from matplotlib.figure import Figure  # no pyplot: no display, no global state
+def plot_widths(runs: list[Run]) -> list[int]:
+    """The plot's widths, in order: the grid's and any other a run measured. A width between two
+    measured ones that a batch size lacks is a gap in its line, not a segment across it."""
+    measured = {w for run in runs for _, w in run.configs("train", BASELINE)}
+    return sorted(measured | set(WIDTHS))
+
+
+def batch_label(batch_size: int) -> str:
+    """A batch size in the legend's words."""
+    if batch_size == TUTORIAL_BATCH_SIZE:
+        return f"batch {batch_size} (the tutorial's)"
+    return f"batch {batch_size}"
+
+
+NO_SPEEDUP_LABEL = "GPU as fast as the CPU (1×)"
+
+
+def speedup_figure(runs: list[Run]):
+    """The training step's speedup against width: a line per batch size (and file), a marker
+    per measured width, a gap (NaN) at a width not measured; None when nothing has both devices.
+    A matplotlib ``Figure`` (no pyplot: no display, no global state)."""
+    from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 4.5), layout="constrained")
     axes = figure.subplots()
     styles = ["-", "--", ":", "-."]
-    colors = {}
-    drawn = False
+    colors: dict[int, str] = {}
+    widths = plot_widths(runs)
+    measured: set[int] = set()
     for i, run in enumerate(runs, 1):
-        batches = sorted({b for b, _ in run.configs("train", BASELINE)})
-        for b in batches:
-            points = [
-                (w, s)
-                for bb, w in run.configs("train", BASELINE)
-                if bb == b and (s := run.speedup("train", BASELINE, b, w)) is not None
-            ]
-            if not points:
+        for b in sorted({b for b, _ in run.configs("train", BASELINE)}):
+            ys = [run.speedup("train", BASELINE, b, w) for w in widths]
+            if all(y is None for y in ys):
                 continue
+            measured.update(w for w, y in zip(widths, ys) if y is not None)
             color = colors.setdefault(b, f"C{len(colors)}")
-            label = f"batch {b}" + (f" [{i}]" if len(runs) > 1 else "")
-            xs, ys = zip(*points)
-            axes.plot(xs, ys, styles[(i - 1) % len(styles)], marker="o", color=color, label=label)
-            drawn = True
-    if not drawn:
-        return False
-    axes.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
+            label = batch_label(b) + (f", file [{i}]" if len(runs) > 1 else "")
+            axes.plot(
+                widths,
+                [math.nan if y is None else y for y in ys],
+                styles[(i - 1) % len(styles)],
+                marker="o",
+                color=color,
+                label=label,
+            )
+    if not measured:
+        return None
+    axes.axhline(1.0, color="grey", linewidth=0.8, linestyle="--", label=NO_SPEEDUP_LABEL)
     axes.set_xscale("log", base=2)
     axes.set_yscale("log")
-    widths = sorted({w for run in runs for _, w in run.configs("train", BASELINE)})
-    axes.set_xticks(widths, [str(w) for w in widths])
+    ticks = sorted(measured)
+    axes.set_xticks(ticks, [str(w) for w in ticks])
+    axes.minorticks_off()
     axes.set_xlabel("width (channels between the two convolutions; the tutorial's is 6)")
-    axes.set_ylabel("GPU/CPU speedup (images/s)")
+    axes.set_ylabel("GPU/CPU speedup (×)")
     axes.set_title("Training step, eager: GPU/CPU speedup against width (C11)")
     axes.legend()
+    return figure
+
+
+def plot(runs: list[Run], path: Path) -> bool:
+    """Write ``speedup_figure`` to ``path`` (PNG); False when nothing to plot."""
+    figure = speedup_figure(runs)
+    if figure is None:
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
     return True

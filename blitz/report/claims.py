@@ -19,7 +19,9 @@ its behaviour version by version. Printed to the terminal; ``--markdown PATH`` w
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +74,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def expand(names: list[str]) -> list[Path]:
-    """The claims files named, a directory standing for its ``*.json`` files."""
-    return expand_paths(names, "claims")
+    """The claims files named, a directory standing for the claims files among its ``*.json``.
+
+    In a directory, a JSON file that is not a claims file (a pytest-benchmark run, ``{}``: see
+    ``not_a_claims_file``) is skipped with a line on stderr naming it and saying why. One that
+    is a claims file by its keys is kept whatever its defects (another schema, a bad status),
+    and so is one that cannot be read as JSON at all: it may be a claims file, and loading it
+    names the fault rather than drop a run from the matrix unseen. A directory with no claims
+    file in it is an error. A file named explicitly is kept: loading it says what is wrong.
+    """
+    paths: list[Path] = []
+    for name in names:
+        path = Path(name)
+        found = expand_paths([name], "claims")
+        if not path.is_dir():
+            paths.extend(found)
+            continue
+        kept = []
+        for file in found:
+            why = not_a_claims_file(file)
+            if why:
+                print(f"skipped {file}: not a claims file ({why})", file=sys.stderr)
+            else:
+                kept.append(file)
+        if not kept:
+            raise ReportError(
+                f"{path}: a directory with no claims files in it "
+                f"({schema.plural(len(found), 'other *.json file')} skipped)"
+            )
+        paths.extend(kept)
+    return paths
 
 
 # ----------------------------------------------------------------------------------------------
@@ -82,8 +112,34 @@ def expand(names: list[str]) -> list[Path]:
 Run = schema.RunDocument  # one --claims-json document: a torch version on a machine
 
 
+def not_a_claims_file(path: Path) -> str:
+    """Why the JSON file at ``path`` is not a claims file; "" where it is one or may be one.
+
+    A claims file is a JSON object with ``schema`` and ``claims``: one with either key is taken
+    for a claims file, of whatever schema or state. A file that cannot be read or parsed says
+    nothing about its kind: "" (loading it names the fault).
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return ""
+    if not isinstance(document, dict):
+        return f"the document should be an object, not {type(document).__name__}"
+    if "schema" in document or "claims" in document:
+        return ""
+    why = "an object with neither 'schema' nor 'claims'"
+    if isinstance(document.get("benchmarks"), list):
+        why = f"a pytest-benchmark file: {why}"
+    return why
+
+
 def load(path: Path) -> Run:
     """Read and check one claims JSON file; a ReportError names the file and what is wrong."""
+    why = not_a_claims_file(path)
+    if why:
+        raise ReportError(
+            f"{path}: {why}: not a claims file; expected the file that pytest --claims-json writes"
+        )
     try:
         return schema.load(path)
     except schema.MatrixFileError as exc:

@@ -8,6 +8,7 @@ records are the fixture's, whatever it times.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -30,6 +31,17 @@ def test_timing(benchmark, case):
 """
 
 
+def runpytest(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """An inner pytest run in this process, a session of its own: without the variables that
+    pytest-xdist sets in a worker. Under ``pytest -n N`` this module runs in a worker, and
+    pytest-benchmark reads ``PYTEST_XDIST_WORKER`` when the inner session starts: it would take
+    the inner run for a worker too and disable its benchmarks (nothing timed, no JSON saved)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
+            patch.delenv(name)
+        return pytester.runpytest(*args)
+
+
 @pytest.fixture
 def bench(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeconftest(CONFTEST)
@@ -39,8 +51,8 @@ def bench(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def saved_options(pytester: pytest.Pytester, *args: str) -> dict:
     """Run the tutorial's configuration on the cpu; the options its saved JSON records."""
-    result = pytester.runpytest(
-        "--device=cpu", "--no-claims-matrix", "-k", "cpu-eager-b4-w6]",
+    result = runpytest(
+        pytester, "--device=cpu", "--no-claims-matrix", "-k", "cpu-eager-b4-w6]",
         "--benchmark-json=run.json", *args,
     )  # fmt: skip
     result.assert_outcomes(passed=1)
@@ -72,6 +84,16 @@ def test_timing_given_in_pytest_addopts_is_recorded(bench, monkeypatch):
     assert saved_options(bench)["max_time"] == 0.25
 
 
+def test_a_run_inside_a_pytest_xdist_worker_times_and_saves_as_any_other(bench, monkeypatch):
+    """Under ``pytest -n 2`` these tests run in an xdist worker, its variables set; the inner run
+    is not a worker: its benchmark runs and its JSON is saved, with blitz's settings."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", "0123456789abcdef")
+    options = saved_options(bench)
+    assert (options["max_time"], options["min_rounds"]) == (0.5, 10)
+
+
 def test_timing_given_in_the_configurations_addopts_is_recorded(bench):
     bench.makeini("[pytest]\naddopts = --benchmark-min-rounds=3\n")
     options = saved_options(bench)
@@ -83,7 +105,7 @@ def test_timing_given_in_the_configurations_addopts_is_recorded(bench):
 
 
 def test_each_case_is_a_test_named_by_its_id(bench):
-    result = bench.runpytest("--device=cpu", "--no-claims-matrix", "--collect-only", "-q")
+    result = runpytest(bench, "--device=cpu", "--no-claims-matrix", "--collect-only", "-q")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
@@ -97,8 +119,8 @@ def test_each_case_is_a_test_named_by_its_id(bench):
 
 
 def test_a_case_over_the_size_limit_is_skipped_with_the_reason(bench):
-    result = bench.runpytest(
-        "--device=cpu", "--no-claims-matrix", "-rs", "-k", "cpu-eager-b512-w1024]"
+    result = runpytest(
+        bench, "--device=cpu", "--no-claims-matrix", "-rs", "-k", "cpu-eager-b512-w1024]"
     )
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
@@ -107,28 +129,28 @@ def test_a_case_over_the_size_limit_is_skipped_with_the_reason(bench):
 
 
 def test_the_size_limit_can_be_lifted(bench):
-    result = bench.runpytest(
-        "--device=cpu", "--no-claims-matrix", "-k", "cpu-eager-b512-w1024]",
+    result = runpytest(
+        bench, "--device=cpu", "--no-claims-matrix", "-k", "cpu-eager-b512-w1024]",
         "--bench-max-gflop=cpu=0", "--benchmark-disable",
     )  # fmt: skip
     result.assert_outcomes(passed=1)
 
 
 def test_a_bad_size_limit_stops_the_run_naming_it(bench):
-    result = bench.runpytest("--bench-max-gflop", "cpu=lots")
+    result = runpytest(bench, "--bench-max-gflop", "cpu=lots")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--bench-max-gflop: expected DEVICE=GFLOP, got 'cpu=lots'"])
 
 
 def test_the_option_is_in_help_with_its_default(bench):
-    result = bench.runpytest("--help")
+    result = runpytest(bench, "--help")
     result.stdout.fnmatch_lines(["*--bench-max-gflop=DEVICE=GFLOP,...*", "*cpu=2.5, no limit*"])
 
 
 def test_a_benchmark_taking_case_without_its_kind_is_an_error(pytester):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile("def test_unmarked(benchmark, case):\n    pass\n")
-    result = pytester.runpytest("--device=cpu", "--no-claims-matrix")
+    result = runpytest(pytester, "--device=cpu", "--no-claims-matrix")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         ["*test_unmarked: a benchmark that takes 'case' is marked @pytest.mark.bench_kind(KIND)*"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import re
 import shutil
 import subprocess
@@ -283,6 +285,62 @@ def test_plot_is_written_as_png(tmp_path, capsys):
     assert f"plot written to {png}" in out
 
 
+def plotted(*paths: Path):
+    """The speedup figure's axes for these files, and its lines by legend label."""
+    figure = bench.speedup_figure([bench.load_run(p) for p in paths])
+    assert figure is not None
+    (axes,) = figure.axes
+    return axes, {line.get_label(): line for line in axes.get_lines()}
+
+
+def points(line) -> list[tuple[float, float | None]]:
+    """A line's (width, speedup) data, None where the line has a gap (NaN)."""
+    return [
+        (float(x), None if math.isnan(y) else round(float(y), 9))
+        for x, y in zip(line.get_xdata(), line.get_ydata())
+    ]
+
+
+def test_plot_draws_the_measured_speedups_with_a_gap_at_each_unmeasured_width():
+    _, lines = plotted(DATA / "cpu_cuda.json")
+    # batch 64 was measured at widths 6 and 1024 only: no segment across 64 and 256
+    assert points(lines["batch 64"]) == [(6, 4.0), (64, None), (256, None), (1024, 320.0)]
+    # batch 4 at 6, 64 and 1024: 64 and 1024 are not joined across the unmeasured 256
+    assert points(lines["batch 4 (the tutorial's)"]) == [
+        (6, 2.0), (64, 4.0), (256, None), (1024, 40.0)
+    ]  # fmt: skip
+    assert lines["batch 64"].get_marker() == lines["batch 4 (the tutorial's)"].get_marker() == "o"
+
+
+def test_plot_width_with_a_cpu_result_only_is_a_gap(tmp_path):
+    run = speedups(tmp_path / "run.json", w6=(0.002, 0.001), w64=(0.01, None), w256=(0.05, 0.002))
+    _, lines = plotted(run)
+    assert points(lines["batch 4 (the tutorial's)"]) == [
+        (6, 2.0), (64, None), (256, 25.0), (1024, None)
+    ]  # fmt: skip
+
+
+def test_plot_axis_says_what_the_ratio_is_and_the_legend_is_in_words():
+    axes, lines = plotted(DATA / "cpu_cuda.json")
+    assert axes.get_ylabel() == "GPU/CPU speedup (×)"
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "batch 4 (the tutorial's)", "batch 64", "GPU as fast as the CPU (1×)",
+    ]  # fmt: skip
+    assert [float(t) for t in axes.get_xticks()] == [6, 64, 1024]  # the widths measured
+
+
+def test_plot_legend_numbers_the_files_as_the_report_does(tmp_path):
+    other = speedups(tmp_path / "other.json", w6=(0.002, 0.001), w64=(0.01, 0.002))
+    axes, lines = plotted(DATA / "cpu_cuda.json", other)
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "batch 4 (the tutorial's), file [1]", "batch 64, file [1]",
+        "batch 4 (the tutorial's), file [2]", "GPU as fast as the CPU (1×)",
+    ]  # fmt: skip
+    assert points(lines["batch 4 (the tutorial's), file [2]"]) == [
+        (6, 2.0), (64, 5.0), (256, None), (1024, None)
+    ]  # fmt: skip
+
+
 def test_plot_without_cuda_results_is_not_written(tmp_path, capsys):
     png = tmp_path / "speedup.png"
     code, out = report(capsys, DATA / "cpu_only.json", "--plot", png)
@@ -299,6 +357,17 @@ def test_default_test_paths_leave_the_benchmarks_out(pytestconfig):
     assert pytestconfig.getini("testpaths") == ["tests"]
 
 
+def fresh_pytest_environment() -> dict[str, str]:
+    """This process's environment for a pytest run of its own: without ``$PYTEST_ADDOPTS`` and
+    the variables of a pytest-xdist worker (under ``pytest -n N`` pytest-benchmark would take
+    the inner run for a worker and disable its benchmarks: nothing timed, no JSON saved)."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name != "PYTEST_ADDOPTS" and not name.startswith("PYTEST_XDIST_")
+    }
+
+
 @pytest.mark.slow
 def test_benchmark_run_saves_what_the_report_and_pytest_benchmark_compare_read(tmp_path):
     """A tiny ``pytest bench`` run: its JSON carries extra_info and machine info, GC was off and
@@ -313,7 +382,7 @@ def test_benchmark_run_saves_what_the_report_and_pytest_benchmark_compare_read(t
         [sys.executable, "-m", "pytest", *selection, "-rs",
          "-p", "no:cacheprovider", "--benchmark-max-time=0.01", "--benchmark-min-rounds=3",
          f"--benchmark-json={saved}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=fresh_pytest_environment(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "over the cpu size limit of 2.5 GFLOP per timed call" in ran.stdout

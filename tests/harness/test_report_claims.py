@@ -321,6 +321,94 @@ def test_a_directory_stands_for_the_json_files_in_it(tmp_path):
     assert [c.label for c in matrix.columns] == ["2.14.1+cu130", "2.0.1+cu117"]
 
 
+BENCH = Path(__file__).parent / "data" / "bench" / "cpu_only.json"  # a pytest-benchmark run
+
+
+def test_a_directory_skips_a_json_file_that_is_not_a_claims_file_saying_so(tmp_path, capsys):
+    shutil.copy(NEW, tmp_path / "a.json")
+    shutil.copy(BENCH, tmp_path / "bench.json")
+    (tmp_path / "sub").mkdir()
+    write_json(tmp_path / "sub" / "empty.json", {})
+    write_json(tmp_path / "sub" / "list.json", [])
+    assert report.expand([str(tmp_path)]) == [tmp_path / "a.json"]
+    assert capsys.readouterr().err.splitlines() == [
+        f"skipped {tmp_path / 'bench.json'}: not a claims file (a pytest-benchmark file: an "
+        "object with neither 'schema' nor 'claims')",
+        f"skipped {tmp_path / 'sub' / 'empty.json'}: not a claims file (an object with neither "
+        "'schema' nor 'claims')",
+        f"skipped {tmp_path / 'sub' / 'list.json'}: not a claims file (the document should be an "
+        "object, not list)",
+    ]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "blitz.report", "claims", *args],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_the_command_line_merges_a_directory_with_a_benchmark_file_in_it(tmp_path):
+    shutil.copy(NEW, tmp_path / "torch214.json")
+    shutil.copy(BENCH, tmp_path / "0001_bench.json")
+    result = cli(str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        f"skipped {tmp_path / '0001_bench.json'}: not a claims file (a pytest-benchmark file: "
+        "an object with neither 'schema' nor 'claims')\n"
+    )
+    assert str(tmp_path / "torch214.json") in result.stdout  # the run, merged
+    assert "0001_bench" not in result.stdout
+
+
+def test_a_file_named_that_is_not_a_claims_file_is_an_error_naming_it(tmp_path):
+    empty = write_json(tmp_path / "empty.json", {})
+    result = cli(str(NEW), str(empty))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"python -m blitz.report claims: error: {empty}: an object with neither 'schema' nor "
+        "'claims': not a claims file; expected the file that pytest --claims-json writes\n"
+    )
+    assert result.stdout == ""
+    assert cli(str(BENCH)).stderr.startswith(
+        f"python -m blitz.report claims: error: {BENCH}: a pytest-benchmark file: "
+    )
+
+
+def test_a_directory_of_json_files_none_of_them_claims_files_is_an_error(tmp_path):
+    shutil.copy(BENCH, tmp_path / "bench.json")
+    write_json(tmp_path / "empty.json", {})
+    result = cli(str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"python -m blitz.report claims: error: {tmp_path}: a directory with no claims files "
+        "in it (2 other *.json files skipped)"
+    )
+    assert len(result.stderr.splitlines()) == 3  # a line per skipped file, then the error
+    assert result.stdout == ""
+
+
+def test_a_claims_file_of_another_schema_in_a_directory_is_an_error_not_skipped(tmp_path):
+    shutil.copy(NEW, tmp_path / "a.json")
+    older = fixture()
+    older["schema"] = 1
+    path = write_json(tmp_path / "old.json", older)
+    result = cli(str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"python -m blitz.report claims: error: {path}: schema 1, expected 2: written by another "
+        "version of blitz; run pytest --claims-json again\n"
+    )
+
+
+def test_a_json_file_in_a_directory_that_does_not_parse_is_an_error_not_skipped(tmp_path):
+    shutil.copy(NEW, tmp_path / "a.json")
+    cut = bad(tmp_path, NEW.read_text(encoding="utf-8")[:200])  # may be a claims file, cut off
+    result = cli(str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"python -m blitz.report claims: error: {cut}: not JSON")
+
+
 def test_the_real_plugin_output_merges(holds_and_drift_suite):
     pytester = holds_and_drift_suite
     pytester.runpytest("--claims-json", "run.json", "--device", "cpu")
