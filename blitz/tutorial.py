@@ -18,7 +18,7 @@ WIDTH = 6
 class Protocol:
     """The tutorial's training settings."""
 
-    seed: int = 42  # torch.manual_seed(42) at the start of the tutorial's script
+    seed: int = 42  # the tutorial's build reset torch.manual_seed(42) before each script
     batch_size: int = 4  # images per mini-batch
     lr: float = 0.001  # SGD learning rate, per step
     momentum: float = 0.9  # SGD momentum

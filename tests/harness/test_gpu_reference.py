@@ -105,7 +105,12 @@ def data_root(pytestconfig: pytest.Config, tmp_path: Path) -> tuple[Path | None,
 def test_rehearsal_runs_every_step_from_an_uninstalled_copy(pytestconfig, tmp_path):
     tree = copy_tree(tmp_path / "tree")
     out = tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    # Nor an outer pytest-xdist worker's variables: pytest-benchmark would take the inner run
+    # for a worker and not time anything.
+    env = {
+        k: v for k, v in os.environ.items()
+        if k not in SCRUBBED and not k.startswith("PYTEST_XDIST_")
+    }  # fmt: skip
     env.update(BLITZ_REHEARSE="1", OMP_NUM_THREADS="1")
     env["PATH"] = python3_only_path(tmp_path / "bin")
     root, split = data_root(pytestconfig, tmp_path)
