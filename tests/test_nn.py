@@ -4,8 +4,9 @@ Claims N01-N13 of the catalogue, in the section's order, then what the May 2026 
 differently: N12's update under ``torch.no_grad()`` and N14 (``net.zero_grad()`` before an
 optimizer exists, ``optimizer.zero_grad()`` after). The goldens are the tutorial's printed
 outputs. The tutorial's build ran its script after ``torch.manual_seed(42)`` (the script never
-calls it); with that seed they reproduce on the CPU when the random draws come in the script's order: the net's initial weights, the input, the random
-gradient of ``out.backward``, the target. ``tutorial_script`` replays that order. On other
+calls it); with that seed they reproduce on the CPU when the random draws come in the script's
+order: the net's initial weights, the input, the random gradient of ``out.backward``, the
+target. ``tutorial_script`` replays that order. On other
 devices the same CPU-built net and inputs are moved to the device and the results compared with
 the CPU's.
 """
