@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from blitz.options import DEVICES_ENV
+from blitz.settings import DEVICES_ENV
 
 KNOWN_DEVICES = ("cpu", "cuda")
 ENV_VAR = DEVICES_ENV

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-SLOW_ENV = "BLITZ_RUN_SLOW"
-DATA_ROOT_ENV = "BLITZ_DATA_ROOT"
-DEVICES_ENV = "BLITZ_DEVICES"  # read by blitz.devices
+from blitz.settings import DATA_ROOT_ENV, DEVICES_ENV, SLOW_ENV
+
 PREFIX = "--blitz-"
 
 

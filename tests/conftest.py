@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, settings
 
 from blitz import data as cifar10_data
 from blitz import devices
+from blitz import settings as blitz_settings
 
 # Property tests: enough examples to find a counterexample, bounded for a fast default run.
 # Deadline off: the first call into a torch kernel can take far longer than the rest.
@@ -18,7 +19,7 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile(os.environ.get("BLITZ_HYPOTHESIS_PROFILE", "default"))
+settings.load_profile(os.environ.get(blitz_settings.HYPOTHESIS_PROFILE_ENV, "default"))
 
 
 # ----------------------------------------------------------------------------------------------
