@@ -136,7 +136,7 @@ class ClaimsSession:
             if claim_id in ids and where == device and nodeid not in found:
                 outcome = matrix.TestOutcome(nodeid)
                 if dropped:
-                    outcome.outcome, outcome.reason = matrix.DESELECTED, self.deselection_text()
+                    outcome.outcome, outcome.reason = matrix.Outcome.DESELECTED, self.deselection_text()
                 found[nodeid] = outcome
         return list(found.values())
 
@@ -269,13 +269,13 @@ def _update(outcome: matrix.TestOutcome, report: pytest.TestReport) -> None:
             # No makereport here (a crashed pytest-xdist worker): blitz could not run the test.
             error = f"in {report.when}: {_failure_message(report)}"
         if error is not None:
-            outcome.outcome, outcome.reason = matrix.ERRORED, error
-        elif outcome.outcome != matrix.ERRORED:
-            outcome.outcome, outcome.reason = matrix.FAILED, _failure_message(report)
-    elif report.skipped and outcome.outcome in (matrix.PENDING, matrix.PASSED):
-        outcome.outcome, outcome.reason = matrix.SKIPPED, _skip_reason(report)
-    elif report.when == "call" and report.passed and outcome.outcome == matrix.PENDING:
-        outcome.outcome = matrix.PASSED
+            outcome.outcome, outcome.reason = matrix.Outcome.ERRORED, error
+        elif outcome.outcome != matrix.Outcome.ERRORED:
+            outcome.outcome, outcome.reason = matrix.Outcome.FAILED, _failure_message(report)
+    elif report.skipped and outcome.outcome in (matrix.Outcome.PENDING, matrix.Outcome.PASSED):
+        outcome.outcome, outcome.reason = matrix.Outcome.SKIPPED, _skip_reason(report)
+    elif report.when == "call" and report.passed and outcome.outcome == matrix.Outcome.PENDING:
+        outcome.outcome = matrix.Outcome.PASSED
 
 
 def first_line(text: str) -> str:

@@ -22,20 +22,20 @@ import argparse
 import json
 import re
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from blitz import claims as catalogue
-from blitz import matrix as schema
+from blitz import matrix
+from blitz.matrix.text import claim_table
 from blitz.report import ReportError
 from blitz.report import expand as expand_paths
 
 # The statuses, cell wording and JSON schema are blitz.matrix's, shared with the plugin that
 # writes the files (and torch-free). A claim missing from a run's file (an id the catalogue did
 # not have when it ran) is not run there.
-MISSING = schema.NOT_RUN
-STATEMENT_WIDTH = schema.STATEMENT_WIDTH
+MISSING = matrix.NOT_RUN
+STATEMENT_WIDTH = matrix.STATEMENT_WIDTH
 
 
 # ----------------------------------------------------------------------------------------------
@@ -63,12 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     runs = [load(path) for path in expand(args.files)]
-    matrix = merge(runs)
-    print("\n".join(render_text(matrix)))
+    merged = merge(runs)
+    print("\n".join(render_text(merged)))
     if args.markdown:
         path = Path(args.markdown)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_markdown(matrix), encoding="utf-8")
+        path.write_text(render_markdown(merged), encoding="utf-8")
         print(f"\nwrote {path}")
     return 0
 
@@ -100,7 +100,7 @@ def expand(names: list[str]) -> list[Path]:
         if not kept:
             raise ReportError(
                 f"{path}: a directory with no claims files in it "
-                f"({schema.plural(len(found), 'other *.json file')} skipped)"
+                f"({matrix.plural(len(found), 'other *.json file')} skipped)"
             )
         paths.extend(kept)
     return paths
@@ -108,9 +108,6 @@ def expand(names: list[str]) -> list[Path]:
 
 # ----------------------------------------------------------------------------------------------
 # Reading one run
-
-Run = schema.RunDocument  # one --claims-json document: a torch version on a machine
-
 
 def not_a_claims_file(path: Path) -> str:
     """Why the JSON file at ``path`` is not a claims file; "" where it is one or may be one.
@@ -133,7 +130,7 @@ def not_a_claims_file(path: Path) -> str:
     return why
 
 
-def load(path: Path) -> Run:
+def load(path: Path) -> matrix.RunDocument:
     """Read and check one claims JSON file; a ReportError names the file and what is wrong."""
     why = not_a_claims_file(path)
     if why:
@@ -141,8 +138,8 @@ def load(path: Path) -> Run:
             f"{path}: {why}: not a claims file; expected the file that pytest --claims-json writes"
         )
     try:
-        return schema.load(path)
-    except schema.MatrixFileError as exc:
+        return matrix.load(path)
+    except matrix.MatrixFileError as exc:
         raise ReportError(str(exc)) from None
 
 
@@ -152,7 +149,7 @@ def load(path: Path) -> Run:
 
 @dataclass
 class Column:
-    run: Run
+    run: matrix.RunDocument
     device: str | None  # None: one column per run, the result on whichever device ran the claim
     label: str
 
@@ -189,14 +186,14 @@ class Row:
 
 @dataclass
 class Matrix:
-    runs: list[Run]
+    runs: list[matrix.RunDocument]
     columns: list[Column]
     rows: list[Row]
     notes: list[Note]
     devices: list[str]  # the devices with a column each; empty when one column per run
     labels: dict[int, str] = field(default_factory=dict)  # id(run) -> the run's label
 
-    def label(self, run: Run) -> str:
+    def label(self, run: matrix.RunDocument) -> str:
         return self.labels[id(run)]
 
 
@@ -208,11 +205,11 @@ def version_key(version: str) -> tuple:
     return (0, tuple(-int(part) for part in match.group().split(".")), version)
 
 
-def merge(runs: list[Run]) -> Matrix:
+def merge(runs: list[matrix.RunDocument]) -> Matrix:
     """The runs side by side: a row per claim, a column per run (and device, where several)."""
     runs = sorted(runs, key=lambda r: (version_key(r.torch), str(r.path)))
     labels = _labels(runs)
-    devices = schema.unique(d for r in runs for d in r.available)
+    devices = matrix.unique(d for r in runs for d in r.available)
     split = len(devices) > 1
     columns = [
         Column(run, device, f"{labels[id(run)]} {device}" if split else labels[id(run)])
@@ -227,7 +224,7 @@ def merge(runs: list[Run]) -> Matrix:
             cell = _cell(column, claim_id)
             number = None
             if cell is None:
-                cells.append(MergedCell(MISSING, schema.label(MISSING)))
+                cells.append(MergedCell(MISSING, matrix.label(MISSING)))
                 continue
             text = note_text(cell)
             if text:
@@ -239,7 +236,7 @@ def merge(runs: list[Run]) -> Matrix:
     return Matrix(runs, columns, rows, list(notes.values()), devices if split else [], labels)
 
 
-def _labels(runs: list[Run]) -> dict[int, str]:
+def _labels(runs: list[matrix.RunDocument]) -> dict[int, str]:
     """A run's label is its torch version, with the file's name where two runs share one, and
     ``(incomplete)`` where the run did not finish, ``(narrowed)`` where it ran part of the
     suite."""
@@ -257,12 +254,12 @@ def _labels(runs: list[Run]) -> dict[int, str]:
     return labels
 
 
-def _claim_rows(runs: list[Run]) -> list[tuple[str, str, str, str]]:
+def _claim_rows(runs: list[matrix.RunDocument]) -> list[tuple[str, str, str, str]]:
     """Every tested catalogue claim in catalogue order, then any other id a run reported:
     (id, statement, kind, revision), the catalogue's where it knows the claim."""
     rows = [(c.id, c.statement, c.kind, c.revision) for c in catalogue.tested()]
     known = {c.id for c in catalogue.tested()}
-    extra: dict[str, schema.ClaimResult] = {}
+    extra: dict[str, matrix.ClaimResult] = {}
     for run in runs:
         for claim_id, entry in run.claims.items():
             if claim_id not in known:
@@ -273,7 +270,7 @@ def _claim_rows(runs: list[Run]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _cell(column: Column, claim_id: str) -> schema.Cell | None:
+def _cell(column: Column, claim_id: str) -> matrix.Cell | None:
     """One claim's cell in one column; None where the run has no result for it."""
     entry = column.run.claims.get(claim_id)
     if entry is None:
@@ -283,7 +280,7 @@ def _cell(column: Column, claim_id: str) -> schema.Cell | None:
     return _one_device(column.run, entry.results)
 
 
-def _one_device(run: Run, results: dict[str, schema.Cell]) -> schema.Cell | None:
+def _one_device(run: matrix.RunDocument, results: dict[str, matrix.Cell]) -> matrix.Cell | None:
     """With one device per run: its result, or — for a claim with no test on it (a claim about
     the host on a machine with only a GPU) — the result on the device the claim's tests are
     for."""
@@ -293,25 +290,25 @@ def _one_device(run: Run, results: dict[str, schema.Cell]) -> schema.Cell | None
     return (tested or cells or [None])[0]
 
 
-def short_label(cell: schema.Cell) -> str:
+def short_label(cell: matrix.Cell) -> str:
     """A cell's label in the table: the status, with how many of its tests ran when not all."""
-    text = schema.label(cell.status)
-    if cell.status == schema.PARTIAL:
+    text = matrix.label(cell.status)
+    if cell.status == matrix.PARTIAL:
         text += f" ({cell.ran} of {cell.total})" if cell.ran < cell.total else " (narrowed)"
     return text
 
 
-def note_text(cell: schema.Cell) -> str:
+def note_text(cell: matrix.Cell) -> str:
     """The note behind a cell, worded as the plugin words it (``drift: …``, ``FAILS: …``), with
     the claim's tests where it fails or breaks, a finding beside ``holds`` or ``partial`` too (a
     measured accuracy), and why the tests that did not run did not."""
-    if not (cell.note or cell.not_run_reason) or (cell.status == schema.NOT_RUN and not cell.tests):
+    if not (cell.note or cell.not_run_reason) or (cell.status == matrix.NOT_RUN and not cell.tests):
         return ""  # no test of the claim in that run: the label says it all
-    text = schema.cell_text(cell)
-    extra = schema.footnote_text(cell)
+    text = matrix.cell_text(cell)
+    extra = matrix.footnote_text(cell)
     if extra:
         text = f"{text}: {extra}"
-    if cell.status in (schema.FAILS, schema.ERROR) and cell.tests:
+    if cell.status in (matrix.FAILS, matrix.ERROR) and cell.tests:
         text += " (tests: " + ", ".join(cell.tests) + ")"
     return text
 
@@ -321,21 +318,17 @@ def note_text(cell: schema.Cell) -> str:
 
 
 def _column_counts(merged: Matrix) -> list[dict[str, int]]:
-    counts = [dict.fromkeys(schema.STATUSES, 0) for _ in merged.columns]
+    counts = [dict.fromkeys(matrix.STATUSES, 0) for _ in merged.columns]
     for row in merged.rows:
         for i, cell in enumerate(row.cells):
             counts[i][cell.status] += 1
     return counts
 
 
-def _count_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {schema.label(s)}" for s, n in counts.items() if n)
-
-
 def _layout_line(merged: Matrix) -> str:
     if merged.devices:
         return "A column per torch version and device (" + ", ".join(merged.devices) + ")."
-    available = schema.unique(d for r in merged.runs for d in r.available)
+    available = matrix.unique(d for r in merged.runs for d in r.available)
     only = available[0] if available else "no device"
     return (
         f"A column per torch version: every run had only {only} available, so a cell is the "
@@ -344,7 +337,7 @@ def _layout_line(merged: Matrix) -> str:
     )
 
 
-def _run_state(run: Run) -> str:
+def _run_state(run: matrix.RunDocument) -> str:
     state = "complete" if run.complete else (
         f"INCOMPLETE: {run.incomplete_reason or 'no reason recorded'}"
     )
@@ -372,27 +365,23 @@ def render_text(merged: Matrix) -> list[str]:
         max(len(c.label), *(len(row.cells[i].shown) for row in merged.rows))
         for i, c in enumerate(merged.columns)
     ]
-    header = ["id ", "claim".ljust(STATEMENT_WIDTH), "revision".ljust(schema.REVISION_WIDTH)]
-    header += [c.label.ljust(w) for c, w in zip(merged.columns, widths)]
-    lines.append("  ".join(header).rstrip())
-    for row in merged.rows:
-        statement = textwrap.shorten(row.statement, STATEMENT_WIDTH, placeholder="…")
-        cells = [cell.shown.ljust(w) for cell, w in zip(row.cells, widths)]
-        revision = (row.revision or "?").ljust(schema.REVISION_WIDTH)
-        row_text = [row.claim_id.ljust(3), statement.ljust(STATEMENT_WIDTH), revision, *cells]
-        lines.append("  ".join(row_text).rstrip())
+    rows = [
+        (row.claim_id, row.statement, row.revision, [cell.shown for cell in row.cells])
+        for row in merged.rows
+    ]
+    lines += claim_table([c.label for c in merged.columns], rows, widths)
     lines.append("")
     for column, counts in zip(merged.columns, _column_counts(merged)):
-        lines.append(f"{column.label}: {_count_text(counts)}")
+        lines.append(f"{column.label}: {matrix.count_text(counts)}")
     lines.append("")
     for claim_id, notes in _notes_by_claim(merged):
         lines.append(f"{claim_id}:")
         for note in notes:
             lines.append(f"  [{note.number}] {', '.join(note.columns)}: {note.text}")
     lines.append(
-        f"{schema.plural(len(merged.rows), 'claim')} x "
-        f"{schema.plural(len(merged.columns), 'column')} "
-        f"from {schema.plural(len(merged.runs), 'run')}"
+        f"{matrix.plural(len(merged.rows), 'claim')} x "
+        f"{matrix.plural(len(merged.columns), 'column')} "
+        f"from {matrix.plural(len(merged.runs), 'run')}"
     )
     return lines
 
@@ -420,8 +409,8 @@ def render_markdown(merged: Matrix) -> str:
         "",
         "Each cell says whether the tutorial's claim holds on that torch version:",
         "",
-        *(f"- **{schema.label(status)}**: {_md(meaning)}" for status, meaning in
-          schema.STATUS_MEANINGS.items()),
+        *(f"- **{matrix.label(status)}**: {_md(meaning)}" for status, meaning in
+          matrix.STATUS_MEANINGS.items()),
         "",
         "A column marked *(incomplete)* is a run that did not finish, *(narrowed)* one that ran "
         "part of the suite. A number points to the claim's notes below the table.",
@@ -452,13 +441,13 @@ def render_markdown(merged: Matrix) -> str:
     for row in merged.rows:
         cells = []
         for cell in row.cells:
-            bold = cell.status in (schema.FAILS, schema.ERROR)
+            bold = cell.status in (matrix.FAILS, matrix.ERROR)
             cells.append(f"**{cell.shown}**" if bold else cell.shown)
         revision = _md(row.revision) if row.revision else "?"
         out.append(
             f"| {row.claim_id} | {_md(row.statement)} | {revision} | " + " | ".join(cells) + " |"
         )
-    totals = [_md(_count_text(c)) for c in _column_counts(merged)]
+    totals = [_md(matrix.count_text(c)) for c in _column_counts(merged)]
     out.append("| | *total* | | " + " | ".join(totals) + " |")
     benchmarks = [c for c in catalogue.CLAIMS.values() if c.kind == "benchmark"]
     if benchmarks:

@@ -487,6 +487,7 @@ def test_an_interrupted_run_never_replaces_a_complete_file(suite):
 def test_the_json_is_written_atomically(suite, monkeypatch):
     """A write that breaks half-way leaves the earlier file whole and no temporary behind."""
     from blitz import matrix
+    from blitz.matrix import files
 
     suite.runpytest("--claims-json", "claims.json")
     before = (suite.path / "claims.json").read_text()
@@ -495,7 +496,7 @@ def test_the_json_is_written_atomically(suite, monkeypatch):
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(matrix.os, "fsync", broken_fsync)
+    monkeypatch.setattr(files.os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="No space left"):
         matrix.dump(document, suite.path / "claims.json")
     assert (suite.path / "claims.json").read_text() == before

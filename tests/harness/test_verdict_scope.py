@@ -407,7 +407,7 @@ def test_a_cut_cell_keeps_its_whole_text_in_its_footnote():
 
 def test_partial_is_counted_apart_from_holds():
     partial = matrix.summarize(
-        [matrix.TestOutcome("a", matrix.PASSED), matrix.TestOutcome("b", matrix.SKIPPED, "slow")]
+        [matrix.TestOutcome("a", matrix.Outcome.PASSED), matrix.TestOutcome("b", matrix.Outcome.SKIPPED, "slow")]
     )
     assert partial.status == matrix.PARTIAL
     assert matrix.cell_text(partial) == "partial (1 of 2 tests ran)"
@@ -416,7 +416,7 @@ def test_partial_is_counted_apart_from_holds():
 
 
 def test_a_narrowed_cell_that_ran_all_it_collected_is_still_partial():
-    cell = matrix.summarize([matrix.TestOutcome("a", matrix.PASSED)], narrowed="test paths: x.py")
+    cell = matrix.summarize([matrix.TestOutcome("a", matrix.Outcome.PASSED)], narrowed="test paths: x.py")
     assert cell.status == matrix.PARTIAL
     assert matrix.cell_text(cell) == "partial (1 test ran, narrowed run)"
 
