@@ -1,7 +1,6 @@
 """Settings and fixtures shared by the claim tests."""
 
 import os
-import signal
 from collections.abc import Iterator
 
 import pytest
@@ -118,58 +117,3 @@ def cifar10_test(_cifar10_test_split, cifar10):
 def cifar10_train(_cifar10_train_split, cifar10):
     """The 50,000 training images with the tutorial's transform."""
     return _cifar10_train_split
-
-
-# ----------------------------------------------------------------------------------------------
-# Harness: a small project that the claims plugin runs
-
-
-@pytest.fixture
-def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """pytest's ``pytester``, whose in-process runs pass a Ctrl-C on to this run.
-
-    A run of pytest inside a test catches the KeyboardInterrupt of a Ctrl-C that arrives while
-    it runs, ends itself as interrupted and returns: this run would go on as if nothing had
-    happened, and write its matrix as complete. Here a SIGINT during an inner run is recorded,
-    and raised again in this run once the inner one has returned. A test that interrupts the
-    inner run on purpose raises KeyboardInterrupt itself, which is not a SIGINT.
-    """
-    inline_run = pytester.inline_run
-
-    def interruptible_inline_run(*args, **kwargs):
-        received = []
-
-        def on_sigint(signum, frame):
-            received.append(signum)
-            raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        try:
-            return inline_run(*args, **kwargs)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            if received:
-                raise KeyboardInterrupt("Ctrl-C during an inner pytest run")
-
-    monkeypatch.setattr(pytester, "inline_run", interruptible_inline_run)
-    return pytester
-
-
-@pytest.fixture
-def holds_and_drift_suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A pytester project with the blitz plugin and two claims: T01 holds, N10 drifts."""
-    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
-    pytester.makepyfile(
-        test_suite="""
-        import pytest
-
-        @pytest.mark.claim("T01")
-        def test_holds(device):
-            pass
-
-        @pytest.mark.claim("N10")
-        def test_drifts(claim_report):
-            claim_report.drift("the tutorial prints None; this torch too")
-        """
-    )
-    return pytester

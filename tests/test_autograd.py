@@ -25,6 +25,8 @@ from torch import nn
 from torch.testing import assert_close
 from torchvision.models import resnet18
 
+from support import grads, graph_nodes
+
 from blitz import compat, devices
 
 try:
@@ -97,13 +99,6 @@ def _params(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
-def _grads(model: nn.Module) -> dict[str, torch.Tensor | None]:
-    return {
-        name: None if p.grad is None else p.grad.detach().clone()
-        for name, p in model.named_parameters()
-    }
-
-
 # ----------------------------------------------------------------------------------------------
 # Usage in PyTorch: a single training step
 
@@ -151,18 +146,6 @@ def _q(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 3 * a**3 - b**2
 
 
-def _graph_nodes(root) -> list:
-    """Every node of the backward graph reachable from ``root`` (a grad_fn), root first."""
-    seen, stack = [], [root]
-    while stack:
-        node = stack.pop()
-        if node is None or any(node is s for s in seen):
-            continue
-        seen.append(node)
-        stack.extend(next_node for next_node, _ in node.next_functions)
-    return seen
-
-
 @pytest.mark.claim("A02")
 def test_requires_grad_tracks_every_operation(device):
     a, b = _a_and_b(device)
@@ -174,7 +157,7 @@ def test_requires_grad_tracks_every_operation(device):
     assert b.is_leaf and b.grad_fn is None
     # Every operation is a node of the DAG: 3*a**3 is Pow then Mul, b**2 is Pow, Q a Sub;
     # the leaves are reached through AccumulateGrad nodes that hold a and b themselves.
-    nodes = _graph_nodes(Q.grad_fn)
+    nodes = graph_nodes(Q.grad_fn)
     names = sorted(type(node).__name__ for node in nodes)
     assert names == sorted(
         ["SubBackward0", "MulBackward0", "PowBackward0", "PowBackward0"]
@@ -428,13 +411,13 @@ def test_frozen_resnet18_step_updates_only_fc(device, cpu_resnet18):
 
     # "we register all the parameters in the optimizer"
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    before, grads = _params(model), _grads(model)
+    before, stepped = _params(model), grads(model)
     optimizer.step()
     for name, after in _params(model).items():
         if name in with_grad:
             assert not torch.equal(after, before[name]), f"{name} was not updated"
             # Default float32 tolerances: SGD's fused add rounds differently (see A01).
-            assert_close(after, before[name] - LR * grads[name], msg=name)
+            assert_close(after, before[name] - LR * stepped[name], msg=name)
         else:
             assert torch.equal(after, before[name]), f"frozen {name} changed"
 

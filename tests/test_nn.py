@@ -27,6 +27,8 @@ from hypothesis.extra import numpy as hnp
 from torch.testing import assert_close
 from torch.torch_version import TorchVersion
 
+from support import grads, graph_nodes
+
 from blitz import compat
 from blitz.models import LeNet
 
@@ -103,13 +105,6 @@ class Script:
     grads_after_zero_grad: dict[str, torch.Tensor | None]  # just before loss.backward()
 
 
-def _grads(net: nn.Module) -> dict[str, torch.Tensor | None]:
-    return {
-        name: None if p.grad is None else p.grad.detach().clone()
-        for name, p in net.named_parameters()
-    }
-
-
 def tutorial_script(device: str = "cpu") -> Script:
     """The section's code in its order, seed 42; random draws on the CPU, compute on ``device``."""
     torch.manual_seed(42)
@@ -122,7 +117,7 @@ def tutorial_script(device: str = "cpu") -> Script:
     net.zero_grad()
     out_gradient = torch.randn(1, 10).to(device)
     out.backward(out_gradient)
-    grads_after_out_backward = _grads(net)
+    grads_after_out_backward = grads(net)
 
     output = net(input)
     target = torch.randn(10).to(device)  # a dummy target, for example
@@ -131,7 +126,7 @@ def tutorial_script(device: str = "cpu") -> Script:
     loss = criterion(output, target)
 
     net.zero_grad()
-    grads_after_zero_grad = _grads(net)
+    grads_after_zero_grad = grads(net)
     loss.backward()
     return Script(
         net, input, out, out_gradient, grads_after_out_backward,
@@ -148,19 +143,6 @@ def assert_printed(actual: torch.Tensor, cpu: torch.Tensor, printed: torch.Tenso
 
 def node_name(node) -> str:
     return type(node).__name__
-
-
-def graph_nodes(root) -> list:
-    """Every node of the backward graph reachable from ``root`` through ``next_functions``."""
-    seen, stack, nodes = set(), [root], []
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        nodes.append(node)
-        stack.extend(next_node for next_node, _ in node.next_functions)
-    return nodes
 
 
 def path_to(root, leaf: torch.Tensor) -> list | None:
@@ -248,7 +230,7 @@ def out_backward_after_zero_grad(device: str):
     net.to(device)
     out = net(input.to(device))
     out.backward(earlier_gradient.to(device), retain_graph=True)
-    earlier = _grads(net)
+    earlier = grads(net)
     names = [name for name, _ in net.named_parameters()]
     expected = torch.autograd.grad(
         out, list(net.parameters()), out_gradient.to(device), retain_graph=True
@@ -256,7 +238,7 @@ def out_backward_after_zero_grad(device: str):
     net.zero_grad()
     out.backward(out_gradient.to(device))
     assert len(names) == len(expected)
-    return earlier, _grads(net), dict(zip(names, expected)), out_gradient
+    return earlier, grads(net), dict(zip(names, expected)), out_gradient
 
 
 @pytest.mark.claim("N04")
@@ -512,7 +494,7 @@ def test_sgd_by_hand_equals_optim_sgd(device):
         assert_close(optimized.detach(), hand.detach(), msg=name)
 
 
-def second_step_grads(device: str, zero_grad: bool) -> tuple[dict, dict, dict]:
+def second_stepgrads(device: str, zero_grad: bool) -> tuple[dict, dict, dict]:
     """Two training steps of the tutorial's loop, ``optimizer.zero_grad()`` before the second
     or not: the first step's grads, the second loss's own grads, and the grads it leaves."""
     run = tutorial_script(device)
@@ -521,7 +503,7 @@ def second_step_grads(device: str, zero_grad: bool) -> tuple[dict, dict, dict]:
 
     optimizer.zero_grad()
     criterion(net(run.input), run.target).backward()
-    first = _grads(net)
+    first = grads(net)
     optimizer.step()
 
     if zero_grad:
@@ -530,14 +512,14 @@ def second_step_grads(device: str, zero_grad: bool) -> tuple[dict, dict, dict]:
     names, params = zip(*net.named_parameters())
     own = dict(zip(names, torch.autograd.grad(loss, params, retain_graph=True)))
     loss.backward()
-    return first, own, _grads(net)
+    return first, own, grads(net)
 
 
 # The sums of two backward passes against one: float32 rounding of the sum, and on cuda, cuDNN's
 # weight-gradient kernels need not be bitwise reproducible: assert_close's float32 defaults.
 @pytest.mark.claim("N13")
 def test_gradients_accumulate_without_zero_grad(device):
-    first, own, left = second_step_grads(device, zero_grad=False)
+    first, own, left = second_stepgrads(device, zero_grad=False)
     for name, grad in left.items():
         assert first[name].abs().sum() > 0, name
         assert_close(grad, first[name] + own[name], msg=name)
@@ -545,7 +527,7 @@ def test_gradients_accumulate_without_zero_grad(device):
 
 @pytest.mark.claim("N13")
 def test_optimizer_zero_grad_leaves_only_the_new_gradients(device):
-    first, own, left = second_step_grads(device, zero_grad=True)
+    first, own, left = second_stepgrads(device, zero_grad=True)
     for name, grad in left.items():
         assert first[name].abs().sum() > 0, name
         assert_close(grad, own[name], msg=name)
@@ -600,12 +582,12 @@ def zero_grad_both_ways(device: str) -> tuple[dict, list[dict], list[dict]]:
     copy of the net and ``optimizer.zero_grad()`` (an SGD over all its parameters) on another:
     the grad buffers before the call and the grads after it, each ``{name: tensor or None}``."""
     nets = [tutorial_script(device).net, tutorial_script(device).net]
-    grads = _grads(nets[0])
+    computed = grads(nets[0])
     buffers = [{name: p.grad for name, p in net.named_parameters()} for net in nets]
     nets[0].zero_grad()
     optim.SGD(nets[1].parameters(), lr=LEARNING_RATE).zero_grad()
     after = [{name: p.grad for name, p in net.named_parameters()} for net in nets]
-    return grads, buffers, after
+    return computed, buffers, after
 
 
 @pytest.mark.claim("N14")

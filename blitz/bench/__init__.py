@@ -13,7 +13,7 @@ claim holds", so the benchmarks carry no ``claim`` marker and have no row in the
 - ``workloads``: the timed calls, built from ``blitz.models`` and ``blitz.train``; what a case
   needs that is missing here (a GPU, torch.compile's toolchain); out-of-memory errors; the
   machine facts a saved run records.
-- ``plugin``: the pytest hooks and fixtures (``bench/conftest.py`` loads them): the options, the
+- ``plugin``: the pytest hooks and fixtures (the root ``conftest.py`` loads them): the options, the
   parametrization, the timing marker, the ``workload`` fixture.
 
 This package imports no torch; ``workloads`` and ``plugin`` do.

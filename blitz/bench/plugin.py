@@ -1,4 +1,5 @@
-"""The benchmark harness's pytest hooks and fixtures; ``bench/conftest.py`` loads them.
+"""The benchmark harness's pytest hooks and fixtures; the project's root ``conftest.py`` loads them
+(``pytest_plugins``), so no hook depends on a hand-kept list of names.
 
 A benchmark marked ``@pytest.mark.bench_kind("train")`` (or ``"inference"``) that takes ``case``
 and ``workload`` runs once per point of the grid (``blitz.bench.grid``) on the run's devices
@@ -23,17 +24,6 @@ from blitz import devices
 from blitz import plugin as claims_plugin
 from blitz.bench import grid, workloads
 from blitz.bench.grid import Case
-
-# What bench/conftest.py takes with ``from blitz.bench.plugin import *``.
-__all__ = [
-    "pytest_addoption",
-    "pytest_configure",
-    "pytest_generate_tests",
-    "pytest_collection_modifyitems",
-    "pytest_benchmark_update_machine_info",
-    "case",
-    "workload",
-]
 
 KIND_MARKER = "bench_kind"
 

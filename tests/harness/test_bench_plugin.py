@@ -15,8 +15,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 CONFTEST = """
-pytest_plugins = ["blitz.plugin"]
-from blitz.bench.plugin import *  # noqa: F403
+pytest_plugins = ["blitz.plugin", "blitz.bench.plugin"]
 
 def pytest_benchmark_generate_machine_info(config):
     return {}  # not py-cpuinfo's, half a second per run: these tests read the options

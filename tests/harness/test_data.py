@@ -25,37 +25,11 @@ import torchvision
 from PIL import Image
 from torch.utils.data import DataLoader
 
+from support import SMALL, write_copy, write_split
+
 from blitz import data, train
 
 pytest_plugins = ["pytester"]
-
-SMALL = {"train": 24, "test": 12}
-
-
-@pytest.fixture
-def small_sizes(monkeypatch):
-    """Small offline copies: 24 training and 12 test images instead of 50,000 and 10,000."""
-    monkeypatch.setattr(data, "SPLIT_SIZES", dict(SMALL))
-
-
-def write_split(root, split, n=None, *, images=None, labels=None, **arrays):
-    """Write ``root/<split>.npz`` as the offline copy's format (or as ``arrays`` say)."""
-    n = SMALL[split] if n is None else n
-    rng = np.random.default_rng(0 if split == "train" else 1)
-    if images is None:
-        images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
-    if labels is None:
-        labels = np.arange(n, dtype=np.int64) % 10
-    content = {"data": images, "labels": labels, **arrays}
-    path = root / data.OFFLINE_FILES[split]
-    np.savez_compressed(path, **{k: v for k, v in content.items() if v is not None})
-    return path
-
-
-def write_copy(root):
-    root.mkdir(parents=True, exist_ok=True)
-    return write_split(root, "train"), write_split(root, "test")
-
 
 def corrupt_message(root, train_split=True, load_images=False) -> str:
     with pytest.raises(data.CIFAR10CorruptError) as info:

@@ -9,14 +9,13 @@ import errno
 import runpy
 import sys
 
-import numpy as np
 import pytest
 import torch
 import torchvision
 
-from blitz import data, devices, train
+from support import write_copy
 
-SMALL = {"train": 24, "test": 12}
+from blitz import data, devices, train
 
 
 def run(argv, capsys):
@@ -128,22 +127,6 @@ def test_the_module_run_as_a_program_checks_before_loading_anything(
 
 # ----------------------------------------------------------------------------------------------
 # The data
-
-
-@pytest.fixture
-def small_sizes(monkeypatch):
-    """Small offline copies: 24 training and 12 test images instead of 50,000 and 10,000."""
-    monkeypatch.setattr(data, "SPLIT_SIZES", dict(SMALL))
-
-
-def write_copy(root):
-    rng = np.random.default_rng(0)
-    for split, n in SMALL.items():
-        images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
-        np.savez_compressed(
-            root / data.OFFLINE_FILES[split], data=images, labels=np.arange(n) % 10
-        )
-    return root / "train.npz", root / "test.npz"
 
 
 def data_error(argv, capsys) -> str:
