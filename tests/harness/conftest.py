@@ -26,7 +26,7 @@ def small_sizes(monkeypatch):
     50,000 and 10,000."""
     from support import SMALL
 
-    monkeypatch.setattr(data, "SPLIT_SIZES", dict(SMALL))
+    monkeypatch.setattr(data.common, "SPLIT_SIZES", dict(SMALL))
 
 
 @pytest.fixture

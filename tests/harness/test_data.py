@@ -77,7 +77,7 @@ def test_offline_images_are_decompressed_once_on_first_use(tmp_path, small_sizes
     dataset = data.OfflineCIFAR10(tmp_path, train=True)
     calls = []
     real = data.read_offline_images
-    monkeypatch.setattr(data, "read_offline_images", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(data.offline, "read_offline_images", lambda *a: calls.append(a) or real(*a))
     assert len(dataset) == SMALL["train"] and calls == []  # labels only, so far
     first = dataset.data
     assert dataset.data is first and len(calls) == 1
@@ -259,7 +259,7 @@ def test_downloaded_files_failing_their_md5_are_an_error_naming_the_file(tmp_pat
 
 @pytest.mark.parametrize("download", [False, True])
 def test_a_damaged_official_folder_is_an_error_naming_the_file(tmp_path, monkeypatch, download):
-    monkeypatch.setattr(data, "download_official", _no_download)
+    monkeypatch.setattr(data.locate, "download_official", _no_download)
     folder = tmp_path / data.OFFICIAL_FOLDER
     folder.mkdir()
     for name in _official_files():
@@ -273,7 +273,7 @@ def test_a_damaged_official_folder_is_an_error_naming_the_file(tmp_path, monkeyp
 
 
 def test_a_file_in_place_of_the_official_folder_is_an_error_naming_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "download_official", _no_download)
+    monkeypatch.setattr(data.locate, "download_official", _no_download)
     (tmp_path / data.OFFICIAL_FOLDER).write_bytes(b"not a folder")
     for download in (False, True):
         with pytest.raises(data.CIFAR10CorruptError) as info:
@@ -300,7 +300,7 @@ def test_default_root_is_in_the_user_cache(tmp_path, monkeypatch):
 
 def test_an_explicit_root_with_the_offline_copy_is_used_without_download(tmp_path, monkeypatch):
     write_copy(tmp_path)
-    monkeypatch.setattr(data, "download_official", _no_download)
+    monkeypatch.setattr(data.locate, "download_official", _no_download)
     source = data.find_cifar10(tmp_path, download=True)
     assert (source.kind, source.root, source.downloaded) == (data.OFFLINE, tmp_path, False)
     assert "offline copy" in source.note and "JPEG" in source.note
@@ -315,7 +315,7 @@ def test_official_files_win_over_the_offline_copy(tmp_path):
 def test_default_root_prefers_a_download_to_an_offline_copy(tmp_path, monkeypatch):
     write_copy(tmp_path)
     downloads = []
-    monkeypatch.setattr(data, "download_official", lambda root: downloads.append(root))
+    monkeypatch.setattr(data.locate, "download_official", lambda root: downloads.append(root))
     source = data.find_cifar10(None, default=tmp_path)
     assert (source.kind, source.downloaded, downloads) == (data.OFFICIAL, True, [tmp_path])
     assert data.find_cifar10(None, default=tmp_path, download=False).kind == data.OFFLINE
@@ -371,7 +371,7 @@ def test_a_failed_download_is_one_line_and_restores_the_socket_timeout(tmp_path,
         during.append(socket.getdefaulttimeout())
         raise urllib.error.URLError("Connection reset by peer")
 
-    monkeypatch.setattr(data, "check_reachable", lambda url: None)
+    monkeypatch.setattr(data.locate, "check_reachable", lambda url: None)
     monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", fails)
     before = socket.getdefaulttimeout()
     with pytest.raises(data.CIFAR10NotFound, match="download from .* failed: URLError") as info:

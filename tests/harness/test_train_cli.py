@@ -178,6 +178,6 @@ def test_a_read_error_is_one_line_naming_the_file(capsys, tmp_path, small_sizes,
     def read_fails(path, size):
         raise OSError(errno.EIO, "Input/output error", str(path))
 
-    monkeypatch.setattr(data, "read_offline_images", read_fails)
+    monkeypatch.setattr(data.offline, "read_offline_images", read_fails)
     line = data_error(["--root", str(tmp_path)], capsys)
     assert f"OSError: [Errno 5] Input/output error: '{train_path}'" in line
