@@ -66,17 +66,48 @@ def parse_selection(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def check(name: str) -> str:
+    """A device the user named, checked: ``cpu``, ``cuda``, ``cuda:N`` or another accelerator
+    present. Returns ``name``; a ValueError says in one line what is wrong: an unknown device,
+    one that is not here (and why), or a GPU index beyond those present. Every caller that takes
+    a device from a user (the pytest plugin's ``--device``, ``python -m blitz.train --device``,
+    the benchmarks) checks it here."""
+    known = candidate_devices()
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in known:
+        raise ValueError(f"unknown device {name!r} (choose from {', '.join(known)}, e.g. cuda:0)")
+    reason = unavailable_reason(device.type)
+    if reason is not None:
+        raise ValueError(reason)
+    if device.type == "cuda" and device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            raise ValueError(
+                f"{name} unavailable: torch sees {count} CUDA device(s)"
+                + (f" (cuda:0 to cuda:{count - 1})" if count else "")
+            )
+    return name
+
+
 def selected_devices(option: str | None = None) -> list[str]:
-    """The candidate devices narrowed by ``--device`` (``option``) or ``$BLITZ_DEVICES``."""
-    wanted = parse_selection(option) or parse_selection(os.environ.get(ENV_VAR))
-    candidates = candidate_devices()
+    """The devices of a run: those named by ``option`` (``--device``) or ``$BLITZ_DEVICES``, each
+    checked (``check``: it must be here), else every candidate device, a missing one included
+    (its tests show as skipped, with the reason). A ValueError names the source and the fault."""
+    source, wanted = "--device", parse_selection(option)
     if wanted is None:
-        return candidates
-    unknown = [d for d in wanted if d not in candidates and d not in KNOWN_DEVICES]
-    if unknown:
-        raise ValueError(
-            f"unknown device(s) {', '.join(unknown)}: choose from {', '.join(candidates)}"
-        )
+        source, wanted = f"${ENV_VAR}", parse_selection(os.environ.get(ENV_VAR))
+    if wanted is None:
+        return candidate_devices()
+    for name in wanted:
+        try:
+            check(name)
+            if ":" in name:  # a column per kind of device: the tests pick its device 0
+                raise ValueError("a run's devices are types (cpu, cuda), without an index")
+        except ValueError as exc:
+            raise ValueError(f"{source}: {name}: {exc}") from None
     return wanted
 
 

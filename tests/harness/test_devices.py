@@ -46,9 +46,10 @@ def test_parse_selection(text, expected):
 
 
 def test_option_narrows_before_environment(monkeypatch):
-    monkeypatch.setenv(devices.ENV_VAR, "cuda")
+    monkeypatch.setenv(devices.ENV_VAR, "quantum")  # not read: the option wins
     assert devices.selected_devices("cpu") == ["cpu"]
-    assert devices.selected_devices(None) == ["cuda"]
+    monkeypatch.setenv(devices.ENV_VAR, "cpu")
+    assert devices.selected_devices(None) == ["cpu"]
 
 
 def test_no_selection_means_every_candidate(monkeypatch):
@@ -57,8 +58,29 @@ def test_no_selection_means_every_candidate(monkeypatch):
 
 
 def test_unknown_device_is_refused():
-    with pytest.raises(ValueError, match="unknown device"):
+    with pytest.raises(ValueError, match=r"^--device: quantum: unknown device 'quantum' \(choose"):
         devices.selected_devices("cpu,quantum")
+
+
+def test_a_named_device_that_is_not_here_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr(devices, "unavailable_reason", lambda d: None if d == "cpu" else "gone")
+    monkeypatch.setenv(devices.ENV_VAR, "cpu,cuda")
+    with pytest.raises(ValueError, match=r"^\$BLITZ_DEVICES: cuda: gone$"):
+        devices.selected_devices(None)
+    with pytest.raises(ValueError, match=r"^--device: cuda:0: gone$"):
+        devices.selected_devices("cuda:0")
+    monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
+    monkeypatch.setattr(devices.torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"^--device: cuda:0: a run's devices are types"):
+        devices.selected_devices("cuda:0")
+
+
+def test_a_gpu_index_beyond_those_present_is_refused(monkeypatch):
+    monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
+    monkeypatch.setattr(devices.torch.cuda, "device_count", lambda: 1)
+    assert devices.check("cuda:0") == "cuda:0"
+    with pytest.raises(ValueError, match=r"^cuda:1 unavailable: torch sees 1 CUDA device\(s\)"):
+        devices.check("cuda:1")
 
 
 
