@@ -680,6 +680,34 @@ def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
 # 1/255: the [0, 1] values may land on neighbouring floats (one ulp, at most 2**-24 below 1);
 # Normalize's (x - 0.5) / 0.5 is exact on both and doubles the distance.
 ONE_ULP_OF_ONE = torch.finfo(torch.float32).eps
+
+
+def assert_v2_within_one_ulp_of_v1(v1: torch.Tensor, v2: torch.Tensor) -> None:
+    """C13 on the two pipelines' outputs for the same pixels: v2's are float32 in [-1, 1], each
+    within one ulp of 1.0 of v1's. Bit for bit the same is within: how many values differ is a
+    note, not a requirement."""
+    assert v2.dtype == v1.dtype == torch.float32 and v2.shape == v1.shape
+    assert v2.min() >= -1 and v2.max() <= 1
+    torch.testing.assert_close(v2, v1, rtol=0, atol=ONE_ULP_OF_ONE)  # see ONE_ULP_OF_ONE
+
+
+def v2_difference_note(v1_table: torch.Tensor, v2_table: torch.Tensor, scaled_differ: int,
+                       reason: str = "") -> str:  # fmt: skip
+    """What C13 reports beside its verdict: how many of the 256 pixel values v2 maps to another
+    float32 than v1 (none: bit for bit), and by how much."""
+    differ = v2_table != v1_table
+    if not differ.any():
+        return (
+            f"torchvision {torchvision.__version__}: v2 equals v1 bit for bit on all 256 pixel "
+            "values"
+        )
+    return (
+        f"torchvision {torchvision.__version__}: v2 equals v1 within one float32 ulp of 1.0, not "
+        f"bit for bit: {int(differ.sum())} of the 256 pixel values "
+        f"({float(differ.float().mean()):.0%}) map to another float32, by at most "
+        f"{float((v2_table - v1_table).abs().max()):.3g}; {scaled_differ} of 256 already differ "
+        f"by one ulp in [0, 1]{reason}"
+    )
 V2_TRANSFORM = (
     "v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), "
     "v2.Normalize((0.5,)*3, (0.5,)*3)])"
@@ -731,8 +759,7 @@ def v2_transform():
         )
 
 
-@pytest.fixture(scope="module")
-def v2_lookup(v2_transform):
+def v2_lookup_tables(v2_transform) -> tuple[torch.Tensor, torch.Tensor]:
     """What each pixel value 0..255 becomes under v1 and under v2: (v1, v2), 256 floats each."""
     v1, v2 = _both_transforms(_every_pixel_value(), v2_transform)
     pixels = _pixels(_every_pixel_value())
@@ -740,6 +767,12 @@ def v2_lookup(v2_transform):
     v1_table[pixels.flatten()] = v1.flatten()
     v2_table[pixels.flatten()] = v2.flatten()
     return v1_table, v2_table
+
+
+@pytest.fixture(scope="module")
+def v2_lookup(v2_transform):
+    """``v2_lookup_tables`` of the v2 transform, once per module."""
+    return v2_lookup_tables(v2_transform)
 
 
 @pytest.mark.claim("C13")
@@ -760,9 +793,7 @@ def test_torchvision_builds_the_v2_transform(claim_report):
 
 
 @pytest.mark.claim("C13")
-def test_v2_maps_every_pixel_value_within_one_ulp_of_v1_not_bit_for_bit(
-    v2_transform, v2_lookup, claim_report
-):
+def test_v2_maps_every_pixel_value_within_one_ulp_of_v1(v2_transform, v2_lookup, claim_report):
     from torchvision.transforms import v2
 
     image = _every_pixel_value()
@@ -776,24 +807,15 @@ def test_v2_maps_every_pixel_value_within_one_ulp_of_v1_not_bit_for_bit(
     assert bool(((scaled_v2 == scaled_v1) | (scaled_v2 == up) | (scaled_v2 == down)).all())
     # The whole pipelines: [-1, 1], both ends exact, every value within one ulp of 1.0 of v1's.
     v1_table, v2_table = v2_lookup
-    assert v2_table.min() == -1 and v2_table.max() == 1
+    assert_v2_within_one_ulp_of_v1(v1_table, v2_table)
     assert v2_table[0] == v1_table[0] == -1 and v2_table[255] == v1_table[255] == 1
     assert bool((v2_table[1:] > v2_table[:-1]).all())  # increasing in the pixel value
-    torch.testing.assert_close(v2_table, v1_table, rtol=0, atol=ONE_ULP_OF_ONE)
-    # ... and not bit for bit: some pixel values land on another float32.
-    differ = v2_table != v1_table
-    assert differ.any()
+    # Bit for bit or not is what the note says: both are within the claim.
     scaled_differ = int((scaled_v2 != scaled_v1).sum()) // 3
     reason = ""
-    if torch.equal(scaled_v2, _pixels(image)[0].float().mul(1.0 / 255)):
+    if scaled_differ and torch.equal(scaled_v2, _pixels(image)[0].float().mul(1.0 / 255)):
         reason = " (ToDtype multiplies by 1/255 where ToTensor divides by 255)"
-    claim_report.note(
-        f"torchvision {torchvision.__version__}: v2 equals v1 within one float32 ulp of 1.0, not "
-        f"bit for bit: {int(differ.sum())} of the 256 pixel values "
-        f"({float(differ.float().mean()):.0%}) map to another float32, by at most "
-        f"{float((v2_table - v1_table).abs().max()):.3g}; {scaled_differ} of 256 already differ "
-        f"by one ulp in [0, 1]{reason}"
-    )
+    claim_report.note(v2_difference_note(v1_table, v2_table, scaled_differ, reason))
 
 
 @st.composite
@@ -808,8 +830,7 @@ def rgb_images(draw):
 def test_v2_output_of_any_image_is_v1_within_one_ulp(v2_transform, v2_lookup, image):
     v1, v2 = _both_transforms(image, v2_transform)
     assert v2.shape == v1.shape == (1, 3, *image.shape[:2])
-    assert v2.min() >= -1 and v2.max() <= 1
-    torch.testing.assert_close(v2, v1, rtol=0, atol=ONE_ULP_OF_ONE)  # see ONE_ULP_OF_ONE
+    assert_v2_within_one_ulp_of_v1(v1, v2)
     # Elementwise: each output is what its pixel value gives, wherever it stands, so the share
     # of differing elements of an image is the share of its pixels on the differing values.
     v1_table, v2_table = v2_lookup
@@ -820,23 +841,22 @@ def test_v2_output_of_any_image_is_v1_within_one_ulp(v2_transform, v2_lookup, im
 @pytest.mark.claim("C13")
 @settings(max_examples=3)
 @given(seed=st.integers(0, 2**32 - 1))
-def test_a_batch_of_random_images_is_not_the_snapshots_bit_for_bit(v2_transform, v2_lookup, seed):
+def test_a_batch_of_random_images_is_v1_within_one_ulp(v2_transform, v2_lookup, seed):
     # 200 random images, as the revision's measurement: the differing share is that of their
-    # pixels on the differing values (43% of 256 for uniform pixels), each within one ulp.
+    # pixels on the differing values (43% of 256 for uniform pixels on torchvision 0.29; none
+    # where v2 is v1 bit for bit), each within one ulp.
     images = np.random.default_rng(seed).integers(0, 256, (200, 32, 32, 3), dtype=np.uint8)
     v1, v2 = _both_transforms(images, v2_transform)
     v1_table, v2_table = v2_lookup
     expected_share = (v1_table != v2_table)[_pixels(images)].float().mean()
-    share = (v1 != v2).float().mean()
-    assert share == expected_share and share > 0
-    torch.testing.assert_close(v2, v1, rtol=0, atol=ONE_ULP_OF_ONE)
+    assert (v1 != v2).float().mean() == expected_share
+    assert_v2_within_one_ulp_of_v1(v1, v2)
     # A literal run of the 2026 revision feeds the net these inputs: its outputs (and so its
-    # losses) are not the snapshot's bit for bit, only equal up to float32 rounding.
+    # losses) are the snapshot's up to float32 rounding.
     torch.manual_seed(42)
     net = Net()
     with torch.no_grad():
         out_v1, out_v2 = net(v1), net(v2)
-    assert not torch.equal(out_v1, out_v2)
     torch.testing.assert_close(out_v2, out_v1)  # float32 defaults: rounding-sized differences
 
 

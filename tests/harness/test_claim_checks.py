@@ -1,0 +1,117 @@
+"""The claim tests' own checks, on inputs whose verdict is known: a check must pass where the
+claim is true (a torchvision whose v2 transform is v1 bit for bit) and fail where it is false
+(a v2 two ulps off, a device mismatch pattern that takes a dtype error, a selection that says
+"available" of an accelerator no tensor reaches), and a test must skip, not pass, where it
+cannot fail (nn.DataParallel on one GPU). The claim tests' functions are called here directly,
+with the fixtures' values passed in; a Hypothesis test through ``.hypothesis.inner_test`` on
+a fixed example, so that a failing case fails at once, without shrinking.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import test_cifar10 as cifar10_claims
+
+from blitz import data
+
+ULP = torch.finfo(torch.float32).eps  # one float32 ulp of 1.0
+
+
+class Report:
+    """Stands in for the ``claim_report`` fixture: keeps what a test notes."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.drifts: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def drift(self, text: str) -> None:
+        self.drifts.append(text)
+
+    def run_info(self, key: str, value: str) -> None:
+        pass
+
+
+# ----------------------------------------------------------------------------------------------
+# C13: the v2 transform is v1 within one ulp of 1.0; bit for bit is within
+
+
+def v2_is_v1():
+    """A torchvision whose v2 pipeline gives v1's floats, bit for bit."""
+    return data.tutorial_transform()
+
+
+def v2_moved_by(distance: float):
+    """v1's output with every value inside (-1, 1) moved towards 0 by ``distance``: ends exact,
+    range kept, order kept, only the distance to v1 changes."""
+    v1 = data.tutorial_transform()
+
+    def transform(image):
+        x = v1(image)
+        return torch.where(x.abs() < 1, x - torch.sign(x) * distance, x)
+
+    return transform
+
+
+def v2_past_one():
+    """v1's output with 1.0 replaced by the float just above it, 1 + 2**-23: within one ulp of
+    1.0 of v1, outside [-1, 1]."""
+    v1 = data.tutorial_transform()
+
+    def transform(image):
+        x = v1(image)
+        return torch.where(x == 1, torch.nextafter(x, torch.full_like(x, 2.0)), x)
+
+    return transform
+
+
+def run_c13_tests(v2_transform) -> Report:
+    """C13's tests that compare v2 with v1, on ``v2_transform`` (the one that builds it is about
+    torchvision, not about v2's values)."""
+    lookup = cifar10_claims.v2_lookup_tables(v2_transform)
+    report = Report()
+    cifar10_claims.test_v2_maps_every_pixel_value_within_one_ulp_of_v1(v2_transform, lookup, report)
+    cifar10_claims.test_v2_output_of_any_image_is_v1_within_one_ulp.hypothesis.inner_test(
+        v2_transform=v2_transform, v2_lookup=lookup, image=cifar10_claims._every_pixel_value()
+    )
+    cifar10_claims.test_a_batch_of_random_images_is_v1_within_one_ulp.hypothesis.inner_test(
+        v2_transform=v2_transform, v2_lookup=lookup, seed=0
+    )
+    return report
+
+
+def test_c13_holds_for_a_v2_equal_to_v1_bit_for_bit():
+    report = run_c13_tests(v2_is_v1())
+    assert report.notes == [
+        f"torchvision {cifar10_claims.torchvision.__version__}: v2 equals v1 bit for bit on all "
+        "256 pixel values"
+    ]
+
+
+def test_c13_holds_for_a_v2_one_ulp_from_v1():
+    report = run_c13_tests(v2_moved_by(ULP))
+    assert len(report.notes) == 1 and "not bit for bit: 254 of the 256" in report.notes[0]
+
+
+@pytest.mark.parametrize(
+    "v2_transform", [v2_moved_by(2 * ULP), v2_past_one()], ids=["two-ulps-off", "past-one"]
+)
+def test_c13_fails_for_a_v2_two_ulps_off_or_outside_minus_1_1(v2_transform):
+    lookup = cifar10_claims.v2_lookup_tables(v2_transform)
+    with pytest.raises(AssertionError):
+        cifar10_claims.test_v2_maps_every_pixel_value_within_one_ulp_of_v1(
+            v2_transform, lookup, Report()
+        )
+    with pytest.raises(AssertionError):
+        cifar10_claims.test_v2_output_of_any_image_is_v1_within_one_ulp.hypothesis.inner_test(
+            v2_transform=v2_transform, v2_lookup=lookup, image=cifar10_claims._every_pixel_value()
+        )
+    with pytest.raises(AssertionError):
+        cifar10_claims.test_a_batch_of_random_images_is_v1_within_one_ulp.hypothesis.inner_test(
+            v2_transform=v2_transform, v2_lookup=lookup, seed=0
+        )
+
+
