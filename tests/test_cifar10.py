@@ -882,8 +882,16 @@ class _RecordingModel(nn.Module):
 
 
 def _data_parallel_inputs(device):
+    """The page's model and a batch on ``device``; skips where nn.DataParallel has nothing to
+    split: on one GPU it calls the module itself with the whole batch, which no test of the
+    splitting and gathering can fail on, so C14 has no verdict there."""
     if device != "cuda":
         pytest.skip(f"nn.DataParallel runs on CUDA devices only, not on {device}")
+    gpus = torch.cuda.device_count()
+    if gpus < 2:
+        pytest.skip(
+            f"fewer than 2 GPUs: nn.DataParallel splits a batch over 2 or more; {gpus} visible"
+        )
     torch.manual_seed(0)
     model = _RecordingModel().to(device)
     return model, torch.randn(DP_BATCH_SIZE, DP_INPUT_SIZE, device=device)
@@ -897,28 +905,18 @@ def test_data_parallel_returns_the_modules_outputs(device):
     wrapped = nn.DataParallel(model)
     assert wrapped.module is model
     output = wrapped(input)
-    # Every input goes through the module once (on one GPU DataParallel calls the module
-    # itself, with the whole batch).
+    # Every input goes through a replica once.
     assert sum(size for _, size in model.seen) == DP_BATCH_SIZE
-    if torch.cuda.device_count() == 1:
-        assert model.seen == [(0, DP_BATCH_SIZE)]
     assert output.shape == (DP_BATCH_SIZE, DP_OUTPUT_SIZE)
     assert output.device == input.device
-    # The same Linear on the same inputs, in slices where there are several GPUs: the same
-    # values up to float32 rounding (bit for bit on one GPU).
+    # The same Linear on the same inputs, in slices: the same values up to float32 rounding.
     torch.testing.assert_close(output, expected)
-    if torch.cuda.device_count() == 1:
-        assert torch.equal(output, expected)
 
 
 @pytest.mark.claim("C14")
 def test_data_parallel_splits_the_batch_over_the_gpus_and_gathers(device):
     model, input = _data_parallel_inputs(device)
     gpus = torch.cuda.device_count()
-    if gpus < 2:
-        pytest.skip(
-            f"fewer than 2 GPUs: nn.DataParallel splits a batch over 2 or more; {gpus} visible"
-        )
     expected = model(input)
     model.seen.clear()
     output = nn.DataParallel(model)(input)

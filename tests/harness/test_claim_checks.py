@@ -115,3 +115,25 @@ def test_c13_fails_for_a_v2_two_ulps_off_or_outside_minus_1_1(v2_transform):
         )
 
 
+# ----------------------------------------------------------------------------------------------
+# C14: nn.DataParallel on fewer than 2 GPUs has nothing to split: every test skips
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        cifar10_claims.test_data_parallel_returns_the_modules_outputs,
+        cifar10_claims.test_data_parallel_splits_the_batch_over_the_gpus_and_gathers,
+    ],
+    ids=["returns-outputs", "splits-and-gathers"],
+)
+@pytest.mark.parametrize("gpus", [1, 0])
+def test_c14_skips_on_fewer_than_2_gpus(monkeypatch, test, gpus):
+    # The cuda parameter runs (a GPU is present) but torch sees fewer than 2: the test must skip
+    # with the count before it touches CUDA, rather than pass on the module called directly.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    with pytest.raises(pytest.skip.Exception, match=rf"fewer than 2 GPUs.* {gpus} visible"):
+        test("cuda")
+
+
