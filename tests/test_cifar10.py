@@ -568,12 +568,23 @@ def test_to_walks_every_submodule():
     assert all(t.device.type == "meta" for t in tensors)
 
 
-# "a RuntimeError about mismatched devices or types": the documented behaviour, whose wording
-# depends on the kernel that notices. A meta input to a cpu net: "Tensor on device meta is not on
-# the expected device cpu!". A cpu input to a cuda net takes the CPU convolution, which checks
-# types: "Input type (torch.FloatTensor) and weight type (torch.cuda.FloatTensor) should be the
-# same ..." -- no word "device". Either wording names what differs: the devices or the types.
-DEVICE_MISMATCH = r"(?i)\bdevices?\b|\btype\b"
+# "a RuntimeError about mismatched devices": the documented behaviour, whose wording depends on
+# the kernel that notices (torch 2.14.1). A meta input to a cpu net: the meta kernels' "Tensor on
+# device cpu is not on the expected device meta!" (torch._prims_common.check_same_device). A cpu
+# input to a cuda net takes the CPU convolution, which compares the legacy type names, device
+# included: "Input type (torch.FloatTensor) and weight type (torch.cuda.FloatTensor) should be
+# the same or input should be a MKLDNN tensor and weight is a dense tensor". Kernels that check
+# devices themselves say "Expected all tensors to be on the same device, but found at least two
+# devices, cuda:0 and cpu!" (or "..., but got mat1 is on cpu, ..."). Each alternative below is one
+# of these wordings, and the type one only with a cpu type for the input and a device's type
+# (torch.<device>.<Type>) for the weight. Not matched: a dtype mismatch, which says "type" too
+# ("Input type (double) and bias type (float) should be the same", "expected scalar type Float
+# but found Double", "mat1 and mat2 must have the same dtype").
+DEVICE_MISMATCH = (
+    r"Expected all tensors to be on the same device"
+    r"|Tensor on device \S+ is not on the expected device \S+!"
+    r"|Input type \(torch\.\w+\) and weight type \(torch\.\w+\.\w+\) should be the same"
+)
 
 
 @pytest.mark.claim("C10")

@@ -9,11 +9,16 @@ a fixed example, so that a failing case fails at once, without shrinking.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 import test_cifar10 as cifar10_claims
 
 from blitz import data
+from blitz.models import Net
 
 ULP = torch.finfo(torch.float32).eps  # one float32 ulp of 1.0
 
@@ -135,5 +140,52 @@ def test_c14_skips_on_fewer_than_2_gpus(monkeypatch, test, gpus):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
     with pytest.raises(pytest.skip.Exception, match=rf"fewer than 2 GPUs.* {gpus} visible"):
         test("cuda")
+
+
+# ----------------------------------------------------------------------------------------------
+# C10: the device-mismatch pattern takes torch's device-mismatch messages, not dtype errors
+
+
+def _error_of(call) -> str:
+    with pytest.raises(RuntimeError) as error:
+        call()
+    return str(error.value)
+
+
+# What torch says on an accelerator, where this machine may have none (torch 2.14.1's wording;
+# the first is the CPU convolution's, the others the device checks' in kernels and dispatch).
+ACCELERATOR_MISMATCHES = [
+    "Input type (torch.FloatTensor) and weight type (torch.cuda.FloatTensor) should be the same "
+    "or input should be a MKLDNN tensor and weight is a dense tensor",
+    "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and "
+    "cpu!",
+    "Expected all tensors to be on the same device, but got mat1 is on cpu, different from other "
+    "tensors on cuda:0 (when checking argument in method wrapper_CUDA_addmm)",
+]
+DTYPE_MISMATCHES = [
+    "expected scalar type Float but found Double",
+    "mat1 and mat2 must have the same dtype, but got Double and Float",
+    "Input type (torch.cuda.DoubleTensor) and weight type (torch.cuda.FloatTensor) should be the "
+    "same",
+    "Input type (torch.DoubleTensor) and weight type (torch.FloatTensor) should be the same",
+]
+
+
+def test_c10_pattern_matches_the_device_mismatches():
+    meta_input = _error_of(lambda: Net()(torch.zeros(4, 3, 32, 32, device="meta")))
+    for message in [meta_input, *ACCELERATOR_MISMATCHES]:
+        assert re.search(cifar10_claims.DEVICE_MISMATCH, message), message
+
+
+def test_c10_pattern_does_not_match_a_dtype_mismatch():
+    # Real dtype errors of this torch (the Net fed float64, a float64 matmul with a float32
+    # weight), then other torches' wordings.
+    net_in_double = _error_of(lambda: Net()(torch.zeros(4, 3, 32, 32, dtype=torch.float64)))
+    linear_in_double = _error_of(lambda: nn.Linear(3, 3)(torch.zeros(2, 3, dtype=torch.float64)))
+    conv_in_double = _error_of(
+        lambda: F.conv2d(torch.zeros(1, 3, 8, 8, dtype=torch.float64), torch.zeros(2, 3, 3, 3))
+    )
+    for message in [net_in_double, linear_in_double, conv_in_double, *DTYPE_MISMATCHES]:
+        assert not re.search(cifar10_claims.DEVICE_MISMATCH, message), message
 
 
