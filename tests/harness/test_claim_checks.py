@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import test_cifar10 as cifar10_claims
+import test_tensors as tensor_claims
 
 from blitz import data
 from blitz.models import Net
@@ -187,5 +188,25 @@ def test_c10_pattern_does_not_match_a_dtype_mismatch():
     )
     for message in [net_in_double, linear_in_double, conv_in_double, *DTYPE_MISMATCHES]:
         assert not re.search(cifar10_claims.DEVICE_MISMATCH, message), message
+
+
+# ----------------------------------------------------------------------------------------------
+# T18: "available" must mean a tensor moves to the selected accelerator, in this process
+
+
+def test_t18_cpu_check_fails_where_is_available_says_yes_but_no_gpu_is_usable(monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without a usable GPU: here tensors do reach cuda")
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: True)
+    with pytest.raises(Exception) as failure:  # noqa: PT011 - what fails depends on the build
+        tensor_claims.test_torch_accelerator_picks_the_device("cpu", Report())
+    # An assertion, or the move itself ("Found no NVIDIA driver", "not compiled with CUDA"), or
+    # a build for no accelerator (current_accelerator() is None): any is the check failing.
+    assert isinstance(failure.value, (AssertionError, RuntimeError, AttributeError))
+
+
+def test_t18_cpu_check_holds_where_no_accelerator_is_available(monkeypatch):
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
+    tensor_claims.test_torch_accelerator_picks_the_device("cpu", Report())
 
 
