@@ -18,7 +18,8 @@ import torch.nn.functional as F
 import test_cifar10 as cifar10_claims
 import test_tensors as tensor_claims
 
-from blitz import data
+from blitz import data, train
+from blitz.errors import EnvironmentProblem
 from blitz.models import Net
 
 ULP = torch.finfo(torch.float32).eps  # one float32 ulp of 1.0
@@ -210,3 +211,69 @@ def test_t18_cpu_check_holds_where_no_accelerator_is_available(monkeypatch):
     tensor_claims.test_torch_accelerator_picks_the_device("cpu", Report())
 
 
+# ----------------------------------------------------------------------------------------------
+# C12: a data-parallel worker that fails is an environment problem, with its last line
+
+
+RAISED_TRACE = (
+    "\n\n-- Process 1 terminated with the following error:\n"
+    "Traceback (most recent call last):\n"
+    '  File "spawn.py", line 90, in _wrap\n'
+    "    fn(i, *args)\n"
+    "RuntimeError: The server socket has failed to listen on any local network address.\n"
+)
+
+
+def test_c12_worker_failure_keeps_the_childs_last_line():
+    raised = torch.multiprocessing.ProcessRaisedException(RAISED_TRACE, 1, 4242)
+    problem = train.worker_failure(raised)
+    assert isinstance(problem, EnvironmentProblem)
+    assert str(problem) == (
+        "a data-parallel worker failed: RuntimeError: The server socket has failed to listen on "
+        "any local network address."
+    )
+    exited = torch.multiprocessing.ProcessExitedException(
+        "process 0 terminated with signal SIGKILL", 0, 4242, -9, "SIGKILL"
+    )
+    assert str(train.worker_failure(exited)) == (
+        "a data-parallel worker failed: process 0 terminated with signal SIGKILL"
+    )
+
+
+def _failing_worker(rank, job):
+    raise RuntimeError(f"rank {rank} cannot reach the rendezvous")
+
+
+def test_c12_a_worker_that_raises_is_an_environment_problem(monkeypatch):
+    # Forked children (cheap: no second import of torch) that raise at once.
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    if train._start_method("gloo") != "fork":
+        pytest.skip("forks its workers on Linux only (a spawned one would import torch again)")
+    monkeypatch.setattr(train, "_ddp_worker", _failing_worker)
+    state = Net().state_dict()
+    inputs, labels = torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.int64)
+    with pytest.raises(EnvironmentProblem) as problem:
+        train.data_parallel_step(state, inputs, labels, world_size=2)
+    assert re.fullmatch(
+        r"a data-parallel worker failed: RuntimeError: rank [01] cannot reach the rendezvous",
+        str(problem.value),
+    )
+    assert isinstance(problem.value.__cause__, torch.multiprocessing.ProcessRaisedException)
+
+
+def _exiting_worker(rank, job):
+    import os
+
+    os._exit(3)
+
+
+def test_c12_a_worker_that_exits_is_an_environment_problem(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    if train._start_method("gloo") != "fork":
+        pytest.skip("forks its workers on Linux only (a spawned one would import torch again)")
+    monkeypatch.setattr(train, "_ddp_worker", _exiting_worker)
+    state = Net().state_dict()
+    inputs, labels = torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.int64)
+    with pytest.raises(EnvironmentProblem, match=r"worker failed: process [01] terminated with "
+                       r"exit code 3$"):  # fmt: skip
+        train.data_parallel_step(state, inputs, labels, world_size=2)
