@@ -9,6 +9,7 @@ a fixed example, so that a failing case fails at once, without shrinking.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -277,3 +278,29 @@ def test_c12_a_worker_that_exits_is_an_environment_problem(monkeypatch):
     with pytest.raises(EnvironmentProblem, match=r"worker failed: process [01] terminated with "
                        r"exit code 3$"):  # fmt: skip
         train.data_parallel_step(state, inputs, labels, world_size=2)
+
+
+# ----------------------------------------------------------------------------------------------
+# C06: the default run's short training fails for a net that does not learn
+
+
+def test_c06_short_run_fails_for_a_net_that_does_not_learn(monkeypatch):
+    # The tutorial's optimizer with lr 0: every step leaves the net as initialized, so the loss
+    # stays at the untrained net's (about ln 10). Synthetic images (1,000 batches of 4, two
+    # epochs: the test's 2,000 steps) stand in for CIFAR-10, whose training split this harness
+    # does not need.
+    make_optimizer = train.make_optimizer
+
+    def no_steps(net, protocol=train.PROTOCOL, **options):
+        return make_optimizer(net, dataclasses.replace(protocol, lr=0.0), **options)
+
+    monkeypatch.setattr(train, "make_optimizer", no_steps)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(4000, 3, 32, 32, generator=generator).clamp(-1, 1)
+    labels = torch.randint(0, 10, (4000,), generator=generator)
+    report = Report()
+    with pytest.raises(AssertionError, match="assert .* < "):
+        cifar10_claims.test_running_loss_falls_below_ln_10_within_2000_steps(
+            "cpu", None, (images, labels), report
+        )
+    assert len(report.notes) == 1 and report.notes[0].startswith("seed 42 on cpu, first 2000")
