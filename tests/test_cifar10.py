@@ -11,6 +11,7 @@ which ``test_fast_path_gives_the_dataloaders_batches_and_losses`` shows to give 
 and losses as the tutorial's own DataLoader loop.
 """
 
+import functools
 import math
 import pickle
 import statistics
@@ -517,6 +518,7 @@ def student_t_quantile(p: float, df: int) -> float:
     return (low + high) / 2
 
 
+@functools.cache
 def per_class_band_factor(seeds: int = len(SEED_PER_CLASS)) -> float:
     """k of the bands: a two-sided prediction interval for one run, Bonferroni over 10 classes."""
     per_class = PER_CLASS_FALSE_ALARM / len(TUTORIAL_CLASSES)
