@@ -16,9 +16,10 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.torch_version import TorchVersion
+
 import test_cifar10 as cifar10_claims
 import test_tensors as tensor_claims
-
 from blitz import data, train
 from blitz.errors import EnvironmentProblem
 from blitz.models import Net
@@ -76,6 +77,13 @@ def v2_past_one():
     return transform
 
 
+@pytest.fixture
+def torchvision_v2():
+    """C13's checks import torchvision.transforms.v2: where it is missing, C13's own tests skip
+    (their v2_transform fixture says why) and so do the harness tests of them."""
+    return pytest.importorskip("torchvision.transforms.v2")
+
+
 def run_c13_tests(v2_transform) -> Report:
     """C13's tests that compare v2 with v1, on ``v2_transform`` (the one that builds it is about
     torchvision, not about v2's values)."""
@@ -91,7 +99,7 @@ def run_c13_tests(v2_transform) -> Report:
     return report
 
 
-def test_c13_holds_for_a_v2_equal_to_v1_bit_for_bit():
+def test_c13_holds_for_a_v2_equal_to_v1_bit_for_bit(torchvision_v2):
     report = run_c13_tests(v2_is_v1())
     assert report.notes == [
         f"torchvision {cifar10_claims.torchvision.__version__}: v2 equals v1 bit for bit on all "
@@ -99,7 +107,7 @@ def test_c13_holds_for_a_v2_equal_to_v1_bit_for_bit():
     ]
 
 
-def test_c13_holds_for_a_v2_one_ulp_from_v1():
+def test_c13_holds_for_a_v2_one_ulp_from_v1(torchvision_v2):
     report = run_c13_tests(v2_moved_by(ULP))
     assert len(report.notes) == 1 and "not bit for bit: 254 of the 256" in report.notes[0]
 
@@ -107,7 +115,7 @@ def test_c13_holds_for_a_v2_one_ulp_from_v1():
 @pytest.mark.parametrize(
     "v2_transform", [v2_moved_by(2 * ULP), v2_past_one()], ids=["two-ulps-off", "past-one"]
 )
-def test_c13_fails_for_a_v2_two_ulps_off_or_outside_minus_1_1(v2_transform):
+def test_c13_fails_for_a_v2_two_ulps_off_or_outside_minus_1_1(torchvision_v2, v2_transform):
     lookup = cifar10_claims.v2_lookup_tables(v2_transform)
     with pytest.raises(AssertionError):
         cifar10_claims.test_v2_maps_every_pixel_value_within_one_ulp_of_v1(
@@ -175,9 +183,18 @@ DTYPE_MISMATCHES = [
 
 
 def test_c10_pattern_matches_the_device_mismatches():
-    meta_input = _error_of(lambda: Net()(torch.zeros(4, 3, 32, 32, device="meta")))
-    for message in [meta_input, *ACCELERATOR_MISMATCHES]:
+    for message in ACCELERATOR_MISMATCHES:
         assert re.search(cifar10_claims.DEVICE_MISMATCH, message), message
+
+
+@pytest.mark.skipif(
+    TorchVersion(torch.__version__) < "2.14",
+    reason="the meta kernels' wording was read on torch 2.14.1; C10 feeds a meta input on cpu "
+    "only, where the accelerator claim has no verdict",
+)
+def test_c10_pattern_matches_this_torchs_meta_mismatch():
+    meta_input = _error_of(lambda: Net()(torch.zeros(4, 3, 32, 32, device="meta")))
+    assert re.search(cifar10_claims.DEVICE_MISMATCH, meta_input), meta_input
 
 
 def test_c10_pattern_does_not_match_a_dtype_mismatch():
@@ -197,6 +214,8 @@ def test_c10_pattern_does_not_match_a_dtype_mismatch():
 
 
 def test_t18_cpu_check_fails_where_is_available_says_yes_but_no_gpu_is_usable(monkeypatch):
+    if not hasattr(torch, "accelerator"):
+        pytest.skip(f"torch {torch.__version__} has no torch.accelerator: T18 is drift there")
     if torch.cuda.is_available():
         pytest.skip("needs a machine without a usable GPU: here tensors do reach cuda")
     monkeypatch.setattr(torch.accelerator, "is_available", lambda: True)
@@ -208,6 +227,8 @@ def test_t18_cpu_check_fails_where_is_available_says_yes_but_no_gpu_is_usable(mo
 
 
 def test_t18_cpu_check_holds_where_no_accelerator_is_available(monkeypatch):
+    if not hasattr(torch, "accelerator"):
+        pytest.skip(f"torch {torch.__version__} has no torch.accelerator: T18 is drift there")
     monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
     tensor_claims.test_torch_accelerator_picks_the_device("cpu", Report())
 
