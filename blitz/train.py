@@ -47,6 +47,7 @@ from torch.torch_version import TorchVersion
 from tqdm import tqdm
 
 from blitz import compat, devices
+from blitz.errors import EnvironmentProblem
 from blitz.models import CIFAR10_CLASSES, Net
 from blitz.tutorial import PROTOCOL, WIDTH, Protocol
 
@@ -354,7 +355,8 @@ def data_parallel_step(
     the batch; DDP averages the gradients across processes, so each replica should end where one
     process stepping on the whole batch ends. ``gloo`` runs on CPU processes (rendezvous on a free
     loopback port), ``nccl`` on one GPU per process (rank r on ``cuda:r``). The processes
-    compute with the caller's TF32 settings (``blitz.devices.tf32_settings``).
+    compute with the caller's TF32 settings (``blitz.devices.tf32_settings``). A process that
+    fails raises ``EnvironmentProblem`` here, with its last traceback line (``worker_failure``).
     """
     if len(inputs) % world_size:
         raise ValueError(f"a batch of {len(inputs)} does not split into {world_size} equal shares")
@@ -371,11 +373,36 @@ def data_parallel_step(
             # unbound on the spawn path. torch < 2.0 has no dynamo.)
             with contextlib.suppress(ImportError):
                 importlib.import_module("torch._dynamo")
-        mp.start_processes(_ddp_worker, args=(job,), nprocs=world_size, start_method=method)
+        try:
+            mp.start_processes(_ddp_worker, args=(job,), nprocs=world_size, start_method=method)
+        except _WORKER_FAILURES as exc:
+            raise worker_failure(exc) from exc
         return [
             compat.load(Path(tmp) / f"rank{rank}.pt")
             for rank in range(world_size)
         ]
+
+
+# What torch.multiprocessing raises in the parent when a child process fails: the child raised
+# (its traceback comes along) or it exited without a traceback (a signal, an exit code).
+_WORKER_FAILURES = tuple(
+    getattr(mp, name)
+    for name in ("ProcessRaisedException", "ProcessExitedException")
+    if hasattr(mp, name)
+)
+
+
+def worker_failure(exc: BaseException) -> EnvironmentProblem:
+    """A failed process of ``data_parallel_step`` as the environment problem it is.
+
+    The ranks run the same step that ``single_process_step`` runs in this process; a rank that
+    crashes (spawn or import error, a port taken, the rendezvous timing out) says nothing about
+    what the step computes, so it is an error of the run, not a finding about torch. The message
+    keeps the child's last traceback line (``RuntimeError: ...``) or, without one, how it exited.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(exc).__name__
+    return EnvironmentProblem(f"a data-parallel worker failed: {last}")
 
 
 def _start_method(backend: str) -> str:

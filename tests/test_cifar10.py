@@ -11,8 +11,10 @@ which ``test_fast_path_gives_the_dataloaders_batches_and_losses`` shows to give 
 and losses as the tutorial's own DataLoader loop.
 """
 
+import functools
 import math
 import pickle
+import statistics
 
 import numpy as np
 import pytest
@@ -252,6 +254,42 @@ def test_fast_path_gives_the_dataloaders_batches_and_losses(cifar10_train, train
         assert torch.equal(p, q)
 
 
+# The loss falls, in the default run: the protocol's first 2,000 steps on the fast path (seed
+# 42, the tutorial's order of draws), a few seconds on one CPU thread. The running loss over the
+# last 500 of them must be below ln 10 (the untrained net's loss, see FIRST_LOSS_ATOL) by
+# SHORT_RUN_MARGIN. Measured on the offline copy, torch 2.14.1 CPU, one thread, seeds 0-49 (seed
+# 42 included): the mean of losses 1,501-2,000 is 2.062 on average, standard deviation 0.047,
+# from 1.972 to 2.198 (seed 20), i.e. 0.105 to 0.330 below ln 10 (seed 42: 2.004). The same run
+# with lr=0 (a net that does not learn; seeds 0-49) gives 2.305 +- 0.002, from 2.300 to 2.310:
+# never more than 0.003 below ln 10. The margin, 0.05, lies halfway between the two: the slowest
+# of the 50 learning runs is 0.055 inside it, their mean 4 standard deviations; the non-learning
+# runs are 0.048 or more outside, 27 of their standard deviations. Fewer steps do not separate
+# the two: after 500 steps the learning runs' last 500 losses average 2.302 (at most 0.009 below
+# ln 10), after 1,000 steps 2.281, with runs still at 2.301.
+SHORT_RUN_STEPS, SHORT_RUN_WINDOW = 2000, 500
+SHORT_RUN_MARGIN = 0.05
+
+
+@pytest.mark.claim("C06")
+def test_running_loss_falls_below_ln_10_within_2000_steps(
+    device, cifar10_train, train_tensors, claim_report
+):
+    images, labels = train_tensors
+    loader = data.FastLoader(images.to(device), labels.to(device), batch_size=4, shuffle=True)
+    with train.cpu_threads(1):  # batches of 4: one thread is fastest
+        _, log = train.run_tutorial(
+            loader, device=device, max_steps=SHORT_RUN_STEPS, progress=False, foreach=True
+        )
+    assert len(log.losses) == SHORT_RUN_STEPS
+    first = sum(log.losses[:SHORT_RUN_WINDOW]) / SHORT_RUN_WINDOW
+    last = sum(log.losses[-SHORT_RUN_WINDOW:]) / SHORT_RUN_WINDOW
+    claim_report.note(
+        f"seed 42 on {device}, first {SHORT_RUN_STEPS} steps: mean loss {first:.3f} over steps "
+        f"1-{SHORT_RUN_WINDOW}, {last:.3f} over the last {SHORT_RUN_WINDOW} (ln 10 = 2.303)"
+    )
+    assert last < math.log(10) - SHORT_RUN_MARGIN
+
+
 @st.composite
 def logits_and_labels(draw):
     """A batch of 1-8 rows of 10 float32 logits in [-30, 30] (an untrained net's are ~0.1, a
@@ -403,9 +441,12 @@ def test_two_epochs_reach_about_54_percent(device, tutorial_protocol):
     assert evaluation.accuracy > 4 * CHANCE
 
 
-# Per-class accuracy of the protocol in percent, measured on the offline copy, torch 2.14.1 CPU,
-# one thread, fast path (``python -m blitz.train --seeds 42 43 44 45 46``; overall 55.08 53.74
-# 52.42 51.94 54.59 %), in the order of TUTORIAL_CLASSES:
+# Per-class accuracy of the protocol in percent, in the order of TUTORIAL_CLASSES: the offline
+# copy, torch 2.14.1 CPU, one thread, fast path, 30 seeds, printed by
+#     BLITZ_DATA_ROOT=<the offline copy> python -m blitz.train --threads 1 --seeds 42 43 ... 71
+# (42-46 in one run, 47-61 and 62-71 in two more). Each class has 1,000 test images, so the
+# overall accuracy of a seed is the mean of its row: 51.36 to 57.07 %, mean 53.90, standard
+# deviation 1.37 (inside C07's ACCURACY_BAND).
 SEED_PER_CLASS = {
     #    plane   car  bird   cat  deer   dog  frog horse  ship truck
     42: (45.6, 65.5, 45.7, 30.1, 51.0, 50.4, 52.6, 66.7, 80.7, 62.5),
@@ -413,39 +454,127 @@ SEED_PER_CLASS = {
     44: (57.3, 51.9, 22.4, 38.4, 42.0, 50.8, 60.3, 53.6, 72.8, 74.7),
     45: (75.7, 76.0, 52.1, 23.8, 49.3, 50.9, 52.4, 61.4, 34.4, 43.4),
     46: (46.2, 74.3, 34.6, 32.8, 52.3, 65.5, 53.8, 49.9, 76.0, 60.5),
+    47: (47.8, 60.5, 35.6, 25.7, 49.1, 55.6, 77.5, 61.6, 73.2, 69.1),
+    48: (44.4, 76.9, 37.1, 31.4, 42.1, 33.5, 81.9, 65.2, 79.2, 58.7),
+    49: (66.7, 70.6, 38.8, 36.6, 62.4, 32.2, 64.8, 49.7, 68.3, 56.4),
+    50: (56.7, 47.8, 36.2, 25.8, 39.3, 59.1, 75.8, 48.7, 72.9, 75.7),
+    51: (60.6, 68.1, 33.7, 29.8, 46.6, 47.2, 46.3, 68.1, 56.0, 70.3),
+    52: (66.7, 62.8, 33.5, 43.6, 39.5, 43.0, 69.7, 62.6, 56.2, 71.7),
+    53: (71.6, 84.4, 52.9, 47.2, 25.6, 28.4, 70.3, 56.3, 24.7, 54.7),
+    54: (63.4, 64.0, 34.0, 27.8, 47.0, 64.0, 51.6, 61.1, 61.2, 67.9),
+    55: (61.9, 68.4, 53.3, 23.4, 32.4, 35.7, 81.3, 59.5, 63.0, 65.6),
+    56: (41.0, 66.5, 45.6, 26.7, 36.2, 57.4, 75.7, 39.6, 80.8, 64.1),
+    57: (58.7, 64.2, 39.1, 39.0, 39.7, 60.1, 62.9, 68.4, 75.2, 63.4),
+    58: (65.0, 48.8, 38.3, 31.8, 43.4, 41.1, 80.2, 45.4, 80.5, 55.9),
+    59: (60.5, 64.1, 47.0, 26.6, 56.2, 34.0, 71.1, 59.7, 69.7, 61.3),
+    60: (44.0, 78.7, 29.1, 24.6, 44.9, 43.6, 74.1, 48.1, 75.5, 51.0),
+    61: (74.5, 68.3, 29.6, 42.9, 67.0, 46.0, 42.5, 51.0, 68.7, 43.9),
+    62: (64.6, 50.6, 40.1, 28.0, 47.6, 25.4, 72.7, 71.4, 75.2, 62.5),
+    63: (49.9, 66.5, 34.3, 25.2, 42.9, 58.9, 58.5, 59.5, 76.3, 75.0),
+    64: (40.0, 70.0, 45.7, 44.2, 50.4, 35.4, 71.8, 65.0, 79.1, 62.2),
+    65: (51.1, 73.5, 45.1, 31.7, 23.9, 52.2, 74.4, 64.7, 74.7, 55.9),
+    66: (55.1, 58.8, 48.1,  8.0, 35.2, 68.6, 74.0, 66.5, 69.1, 59.6),
+    67: (73.1, 68.2, 44.5, 49.9, 39.6, 24.7, 69.4, 52.9, 45.4, 62.6),
+    68: (42.5, 72.3, 38.2, 35.3, 49.6, 47.5, 49.3, 68.3, 75.3, 60.2),
+    69: (68.3, 66.8, 47.3, 31.5, 29.7, 46.1, 73.1, 46.6, 66.2, 45.2),
+    70: (65.3, 74.5, 32.1, 25.4, 40.3, 32.2, 75.1, 70.9, 71.4, 53.6),
+    71: (59.9, 45.1, 32.7, 16.8, 69.8, 53.9, 60.5, 51.7, 55.5, 75.9),
 }  # fmt: skip
-# A class's accuracy moves far more from seed to seed than the overall accuracy (ship: 34.4 to
-# 80.7 %): the classes trade the images near their boundaries. The spread of a class around its
-# mean over the seeds, pooled over the ten classes (40 degrees of freedom), is 11.0 points. The
-# band of a class is its measured range widened on each side by twice that, 21.9 points (within
-# 0-100). The tutorial's own printed figures, one more draw (official files, an older torch), lie
-# outside the measured ranges by up to 7.7 points (plane 37.9 %, dog 45.9 %, horse 70.3 %, ship
-# 82.9 %) and inside the bands. A net that has not learned to tell the classes apart, putting
-# nearly every image in a few classes (~0 % for the others), is outside them.
+# A class's accuracy moves far more from seed to seed than the overall accuracy: the classes
+# trade the images near their boundaries (ship 24.7 to 80.8 %, cat 8.0 to 49.9 %; standard
+# deviations 7.6 (bird) to 13.5 (ship) points). The band of a class is a prediction interval for
+# one more run from its own mean m and standard deviation s over the N = 30 seeds, taking the
+# accuracies as normal: m +- k s with k = t(1 - alpha / 20, N - 1) sqrt(1 + 1 / N), Student's t
+# quantile. alpha = 1 % for the ten classes together (Bonferroni: 0.1 % for each, two-sided)
+# gives k = 3.72; a band is clipped to 0-100. All 30 seeds lie inside (the farthest, ship 24.7 %
+# of seed 53, is 3.1 s below its mean), and so do the tutorial's printed figures, one more draw
+# on the official files and an older torch (the farthest, plane 37.9 %, is 1.9 s below). The
+# bands are wide because the spread is: cat's and dog's reach 0 (seed 66 had cat at 8.0 %, within
+# a correct run's spread), so a net that loses only one of those two is within C08; a class at 0
+# is outside the other eight bands. What catches a net that has not learned to tell the classes
+# apart is the overall accuracy, which C08 also holds to C07's band: a net at 18 % whose classes
+# all sit inside their bands is outside it.
+PER_CLASS_FALSE_ALARM = 0.01  # alpha: the chance that a correct run has some class outside
 
 
-def pooled_seed_spread() -> float:
-    """The standard deviation of a class's accuracy across SEED_PER_CLASS, pooled over classes."""
-    figures = torch.tensor(list(SEED_PER_CLASS.values()), dtype=torch.float64)  # seeds x classes
-    deviations = figures - figures.mean(dim=0)
-    return (deviations.square().sum() / ((len(figures) - 1) * figures.shape[1])).sqrt().item()
+def student_t_quantile(p: float, df: int) -> float:
+    """The ``p``-quantile (p > 0.5) of Student's t with ``df`` degrees of freedom: bisection on
+    its distribution function, integrated by Simpson's rule (within 1e-9 of the tabulated
+    values here, e.g. 2.7764 for p 0.975, df 4)."""
+    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+
+    def density(t: float) -> float:
+        return math.exp(log_c - (df + 1) / 2 * math.log1p(t * t / df))
+
+    def distribution(x: float, steps: int = 1000) -> float:
+        h = x / steps
+        inner = sum((4 if i % 2 else 2) * density(i * h) for i in range(1, steps))
+        return 0.5 + (density(0.0) + inner + density(x)) * h / 3
+
+    low, high = 0.0, 100.0
+    for _ in range(50):
+        middle = (low + high) / 2
+        low, high = (middle, high) if distribution(middle) < p else (low, middle)
+    return (low + high) / 2
+
+
+@functools.cache
+def per_class_band_factor(seeds: int = len(SEED_PER_CLASS)) -> float:
+    """k of the bands: a two-sided prediction interval for one run, Bonferroni over 10 classes."""
+    per_class = PER_CLASS_FALSE_ALARM / len(TUTORIAL_CLASSES)
+    return student_t_quantile(1 - per_class / 2, seeds - 1) * math.sqrt(1 + 1 / seeds)
 
 
 def per_class_bands() -> dict[str, tuple[float, float]]:
-    """Each class's band: [lowest - margin, highest + margin] over SEED_PER_CLASS, in 0-100."""
-    margin = 2 * pooled_seed_spread()
+    """Each class's band: its mean +- k standard deviations over SEED_PER_CLASS, in 0-100."""
+    k = per_class_band_factor()
     by_class = list(zip(*SEED_PER_CLASS.values()))
     assert len(by_class) == len(TUTORIAL_CLASSES)
-    return {
-        name: (max(0.0, min(figures) - margin), min(100.0, max(figures) + margin))
-        for name, figures in zip(TUTORIAL_CLASSES, by_class)
-    }
+    bands = {}
+    for name, figures in zip(TUTORIAL_CLASSES, by_class):
+        mean, spread = statistics.mean(figures), statistics.stdev(figures)  # stdev: N - 1
+        bands[name] = (max(0.0, mean - k * spread), min(100.0, mean + k * spread))
+    return bands
+
+
+def accuracies_outside_bands(overall: float, per_class: dict[str, float]) -> list[str]:
+    """What lies outside C08's bands: the overall accuracy outside C07's ACCURACY_BAND, each
+    class outside its band (per_class_bands); empty when everything is inside."""
+    assert list(per_class) == list(TUTORIAL_CLASSES)
+    low, high = ACCURACY_BAND
+    outside = [] if low <= overall <= high else [f"overall {overall:.2f} not in {ACCURACY_BAND}"]
+    for name, (low, high) in per_class_bands().items():
+        if not low <= per_class[name] <= high:
+            outside.append(f"{name} {per_class[name]:.1f} not in ({low:.1f}, {high:.1f})")
+    return outside
+
+
+def assert_accuracies_in_bands(overall: float, per_class: dict[str, float]) -> None:
+    outside = accuracies_outside_bands(overall, per_class)
+    assert not outside, f"accuracy (%) outside its band: {'; '.join(outside)}"
+
+
+def test_per_class_band_factor_is_the_stated_quantile():
+    # k for 30 seeds, against the tabulated t(0.9995, 29) = 3.6594 (a check of the bands' rule)
+    assert len(SEED_PER_CLASS) == 30
+    assert per_class_band_factor() == pytest.approx(3.6594 * math.sqrt(31 / 30), abs=1e-4)
 
 
 def test_tutorials_printed_per_class_figures_lie_in_the_bands():
-    # The bands admit the one draw the tutorial printed (a check of the bands, not of torch).
-    for name, (low, high) in per_class_bands().items():
-        assert low <= train.TUTORIAL_PER_CLASS[name] <= high, name
+    # The bands admit the one draw the tutorial printed (a check of the bands, not of torch):
+    # its overall accuracy is the mean of the ten, 54.75 % (it printed the integer part, 54).
+    printed = train.TUTORIAL_PER_CLASS
+    overall = sum(printed.values()) / len(printed)
+    assert math.floor(overall) == train.TUTORIAL_ACCURACY
+    assert_accuracies_in_bands(overall, printed)
+
+
+def test_every_measured_seed_lies_in_the_bands():
+    outside = {
+        seed: accuracies_outside_bands(sum(figures) / 10, dict(zip(TUTORIAL_CLASSES, figures)))
+        for seed, figures in SEED_PER_CLASS.items()
+    }
+    assert not any(outside.values()), outside
 
 
 @pytest.mark.tf32_default(PROTOCOL_NUMERICS)
@@ -481,13 +610,8 @@ def test_per_class_accuracy_for_the_ten_classes(
         accuracy = 100 * float(correct_count) / total_pred[classname]  # the tutorial's formula
         assert per_class[classname] == accuracy, classname
     assert evaluation.accuracy == 100 * sum(correct_pred.values()) / sum(total_pred.values())
-    # Each class within the band the measured seeds justify.
-    outside = {
-        name: (per_class[name], band)
-        for name, band in per_class_bands().items()
-        if not band[0] <= per_class[name] <= band[1]
-    }
-    assert not outside, f"per-class accuracy (%) outside its band: {outside}"
+    # The overall accuracy in C07's band, each class within the band the measured seeds justify.
+    assert_accuracies_in_bands(evaluation.accuracy, per_class)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -568,12 +692,23 @@ def test_to_walks_every_submodule():
     assert all(t.device.type == "meta" for t in tensors)
 
 
-# "a RuntimeError about mismatched devices or types": the documented behaviour, whose wording
-# depends on the kernel that notices. A meta input to a cpu net: "Tensor on device meta is not on
-# the expected device cpu!". A cpu input to a cuda net takes the CPU convolution, which checks
-# types: "Input type (torch.FloatTensor) and weight type (torch.cuda.FloatTensor) should be the
-# same ..." -- no word "device". Either wording names what differs: the devices or the types.
-DEVICE_MISMATCH = r"(?i)\bdevices?\b|\btype\b"
+# "a RuntimeError about mismatched devices": the documented behaviour, whose wording depends on
+# the kernel that notices (torch 2.14.1). A meta input to a cpu net: the meta kernels' "Tensor on
+# device cpu is not on the expected device meta!" (torch._prims_common.check_same_device). A cpu
+# input to a cuda net takes the CPU convolution, which compares the legacy type names, device
+# included: "Input type (torch.FloatTensor) and weight type (torch.cuda.FloatTensor) should be
+# the same or input should be a MKLDNN tensor and weight is a dense tensor". Kernels that check
+# devices themselves say "Expected all tensors to be on the same device, but found at least two
+# devices, cuda:0 and cpu!" (or "..., but got mat1 is on cpu, ..."). Each alternative below is one
+# of these wordings, and the type one only with a cpu type for the input and a device's type
+# (torch.<device>.<Type>) for the weight. Not matched: a dtype mismatch, which says "type" too
+# ("Input type (double) and bias type (float) should be the same", "expected scalar type Float
+# but found Double", "mat1 and mat2 must have the same dtype").
+DEVICE_MISMATCH = (
+    r"Expected all tensors to be on the same device"
+    r"|Tensor on device \S+ is not on the expected device \S+!"
+    r"|Input type \(torch\.\w+\) and weight type \(torch\.\w+\.\w+\) should be the same"
+)
 
 
 @pytest.mark.claim("C10")
@@ -680,6 +815,34 @@ def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
 # 1/255: the [0, 1] values may land on neighbouring floats (one ulp, at most 2**-24 below 1);
 # Normalize's (x - 0.5) / 0.5 is exact on both and doubles the distance.
 ONE_ULP_OF_ONE = torch.finfo(torch.float32).eps
+
+
+def assert_v2_within_one_ulp_of_v1(v1: torch.Tensor, v2: torch.Tensor) -> None:
+    """C13 on the two pipelines' outputs for the same pixels: v2's are float32 in [-1, 1], each
+    within one ulp of 1.0 of v1's. Bit for bit the same is within: how many values differ is a
+    note, not a requirement."""
+    assert v2.dtype == v1.dtype == torch.float32 and v2.shape == v1.shape
+    assert v2.min() >= -1 and v2.max() <= 1
+    torch.testing.assert_close(v2, v1, rtol=0, atol=ONE_ULP_OF_ONE)  # see ONE_ULP_OF_ONE
+
+
+def v2_difference_note(v1_table: torch.Tensor, v2_table: torch.Tensor, scaled_differ: int,
+                       reason: str = "") -> str:  # fmt: skip
+    """What C13 reports beside its verdict: how many of the 256 pixel values v2 maps to another
+    float32 than v1 (none: bit for bit), and by how much."""
+    differ = v2_table != v1_table
+    if not differ.any():
+        return (
+            f"torchvision {torchvision.__version__}: v2 equals v1 bit for bit on all 256 pixel "
+            "values"
+        )
+    return (
+        f"torchvision {torchvision.__version__}: v2 equals v1 within one float32 ulp of 1.0, not "
+        f"bit for bit: {int(differ.sum())} of the 256 pixel values "
+        f"({float(differ.float().mean()):.0%}) map to another float32, by at most "
+        f"{float((v2_table - v1_table).abs().max()):.3g}; {scaled_differ} of 256 already differ "
+        f"by one ulp in [0, 1]{reason}"
+    )
 V2_TRANSFORM = (
     "v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), "
     "v2.Normalize((0.5,)*3, (0.5,)*3)])"
@@ -731,8 +894,7 @@ def v2_transform():
         )
 
 
-@pytest.fixture(scope="module")
-def v2_lookup(v2_transform):
+def v2_lookup_tables(v2_transform) -> tuple[torch.Tensor, torch.Tensor]:
     """What each pixel value 0..255 becomes under v1 and under v2: (v1, v2), 256 floats each."""
     v1, v2 = _both_transforms(_every_pixel_value(), v2_transform)
     pixels = _pixels(_every_pixel_value())
@@ -740,6 +902,12 @@ def v2_lookup(v2_transform):
     v1_table[pixels.flatten()] = v1.flatten()
     v2_table[pixels.flatten()] = v2.flatten()
     return v1_table, v2_table
+
+
+@pytest.fixture(scope="module")
+def v2_lookup(v2_transform):
+    """``v2_lookup_tables`` of the v2 transform, once per module."""
+    return v2_lookup_tables(v2_transform)
 
 
 @pytest.mark.claim("C13")
@@ -760,9 +928,7 @@ def test_torchvision_builds_the_v2_transform(claim_report):
 
 
 @pytest.mark.claim("C13")
-def test_v2_maps_every_pixel_value_within_one_ulp_of_v1_not_bit_for_bit(
-    v2_transform, v2_lookup, claim_report
-):
+def test_v2_maps_every_pixel_value_within_one_ulp_of_v1(v2_transform, v2_lookup, claim_report):
     from torchvision.transforms import v2
 
     image = _every_pixel_value()
@@ -776,24 +942,15 @@ def test_v2_maps_every_pixel_value_within_one_ulp_of_v1_not_bit_for_bit(
     assert bool(((scaled_v2 == scaled_v1) | (scaled_v2 == up) | (scaled_v2 == down)).all())
     # The whole pipelines: [-1, 1], both ends exact, every value within one ulp of 1.0 of v1's.
     v1_table, v2_table = v2_lookup
-    assert v2_table.min() == -1 and v2_table.max() == 1
+    assert_v2_within_one_ulp_of_v1(v1_table, v2_table)
     assert v2_table[0] == v1_table[0] == -1 and v2_table[255] == v1_table[255] == 1
     assert bool((v2_table[1:] > v2_table[:-1]).all())  # increasing in the pixel value
-    torch.testing.assert_close(v2_table, v1_table, rtol=0, atol=ONE_ULP_OF_ONE)
-    # ... and not bit for bit: some pixel values land on another float32.
-    differ = v2_table != v1_table
-    assert differ.any()
+    # Bit for bit or not is what the note says: both are within the claim.
     scaled_differ = int((scaled_v2 != scaled_v1).sum()) // 3
     reason = ""
-    if torch.equal(scaled_v2, _pixels(image)[0].float().mul(1.0 / 255)):
+    if scaled_differ and torch.equal(scaled_v2, _pixels(image)[0].float().mul(1.0 / 255)):
         reason = " (ToDtype multiplies by 1/255 where ToTensor divides by 255)"
-    claim_report.note(
-        f"torchvision {torchvision.__version__}: v2 equals v1 within one float32 ulp of 1.0, not "
-        f"bit for bit: {int(differ.sum())} of the 256 pixel values "
-        f"({float(differ.float().mean()):.0%}) map to another float32, by at most "
-        f"{float((v2_table - v1_table).abs().max()):.3g}; {scaled_differ} of 256 already differ "
-        f"by one ulp in [0, 1]{reason}"
-    )
+    claim_report.note(v2_difference_note(v1_table, v2_table, scaled_differ, reason))
 
 
 @st.composite
@@ -808,8 +965,7 @@ def rgb_images(draw):
 def test_v2_output_of_any_image_is_v1_within_one_ulp(v2_transform, v2_lookup, image):
     v1, v2 = _both_transforms(image, v2_transform)
     assert v2.shape == v1.shape == (1, 3, *image.shape[:2])
-    assert v2.min() >= -1 and v2.max() <= 1
-    torch.testing.assert_close(v2, v1, rtol=0, atol=ONE_ULP_OF_ONE)  # see ONE_ULP_OF_ONE
+    assert_v2_within_one_ulp_of_v1(v1, v2)
     # Elementwise: each output is what its pixel value gives, wherever it stands, so the share
     # of differing elements of an image is the share of its pixels on the differing values.
     v1_table, v2_table = v2_lookup
@@ -820,23 +976,22 @@ def test_v2_output_of_any_image_is_v1_within_one_ulp(v2_transform, v2_lookup, im
 @pytest.mark.claim("C13")
 @settings(max_examples=3)
 @given(seed=st.integers(0, 2**32 - 1))
-def test_a_batch_of_random_images_is_not_the_snapshots_bit_for_bit(v2_transform, v2_lookup, seed):
+def test_a_batch_of_random_images_is_v1_within_one_ulp(v2_transform, v2_lookup, seed):
     # 200 random images, as the revision's measurement: the differing share is that of their
-    # pixels on the differing values (43% of 256 for uniform pixels), each within one ulp.
+    # pixels on the differing values (43% of 256 for uniform pixels on torchvision 0.29; none
+    # where v2 is v1 bit for bit), each within one ulp.
     images = np.random.default_rng(seed).integers(0, 256, (200, 32, 32, 3), dtype=np.uint8)
     v1, v2 = _both_transforms(images, v2_transform)
     v1_table, v2_table = v2_lookup
     expected_share = (v1_table != v2_table)[_pixels(images)].float().mean()
-    share = (v1 != v2).float().mean()
-    assert share == expected_share and share > 0
-    torch.testing.assert_close(v2, v1, rtol=0, atol=ONE_ULP_OF_ONE)
+    assert (v1 != v2).float().mean() == expected_share
+    assert_v2_within_one_ulp_of_v1(v1, v2)
     # A literal run of the 2026 revision feeds the net these inputs: its outputs (and so its
-    # losses) are not the snapshot's bit for bit, only equal up to float32 rounding.
+    # losses) are the snapshot's up to float32 rounding.
     torch.manual_seed(42)
     net = Net()
     with torch.no_grad():
         out_v1, out_v2 = net(v1), net(v2)
-    assert not torch.equal(out_v1, out_v2)
     torch.testing.assert_close(out_v2, out_v1)  # float32 defaults: rounding-sized differences
 
 
@@ -862,8 +1017,16 @@ class _RecordingModel(nn.Module):
 
 
 def _data_parallel_inputs(device):
+    """The page's model and a batch on ``device``; skips where nn.DataParallel has nothing to
+    split: on one GPU it calls the module itself with the whole batch, which no test of the
+    splitting and gathering can fail on, so C14 has no verdict there."""
     if device != "cuda":
         pytest.skip(f"nn.DataParallel runs on CUDA devices only, not on {device}")
+    gpus = torch.cuda.device_count()
+    if gpus < 2:
+        pytest.skip(
+            f"fewer than 2 GPUs: nn.DataParallel splits a batch over 2 or more; {gpus} visible"
+        )
     torch.manual_seed(0)
     model = _RecordingModel().to(device)
     return model, torch.randn(DP_BATCH_SIZE, DP_INPUT_SIZE, device=device)
@@ -877,28 +1040,18 @@ def test_data_parallel_returns_the_modules_outputs(device):
     wrapped = nn.DataParallel(model)
     assert wrapped.module is model
     output = wrapped(input)
-    # Every input goes through the module once (on one GPU DataParallel calls the module
-    # itself, with the whole batch).
+    # Every input goes through a replica once.
     assert sum(size for _, size in model.seen) == DP_BATCH_SIZE
-    if torch.cuda.device_count() == 1:
-        assert model.seen == [(0, DP_BATCH_SIZE)]
     assert output.shape == (DP_BATCH_SIZE, DP_OUTPUT_SIZE)
     assert output.device == input.device
-    # The same Linear on the same inputs, in slices where there are several GPUs: the same
-    # values up to float32 rounding (bit for bit on one GPU).
+    # The same Linear on the same inputs, in slices: the same values up to float32 rounding.
     torch.testing.assert_close(output, expected)
-    if torch.cuda.device_count() == 1:
-        assert torch.equal(output, expected)
 
 
 @pytest.mark.claim("C14")
 def test_data_parallel_splits_the_batch_over_the_gpus_and_gathers(device):
     model, input = _data_parallel_inputs(device)
     gpus = torch.cuda.device_count()
-    if gpus < 2:
-        pytest.skip(
-            f"fewer than 2 GPUs: nn.DataParallel splits a batch over 2 or more; {gpus} visible"
-        )
     expected = model(input)
     model.seen.clear()
     output = nn.DataParallel(model)(input)

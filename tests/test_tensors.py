@@ -638,8 +638,10 @@ def assert_moves_there(selected: str, device: str) -> None:
 
 
 def assert_selects_cpu_without_an_accelerator(claim_report) -> None:
-    """The selection gives "cpu" where no accelerator is present; on a machine with one, in a
-    fresh process that cannot see it."""
+    """The selection gives "cpu" where no accelerator is present. Where this process is told
+    one is available, the selection must name it and a tensor must move there (else the guard
+    says "available" of an accelerator no tensor can reach); and a fresh process that cannot
+    see it must select "cpu"."""
     if not torch.accelerator.is_available():
         assert accelerator_device() == "cpu"
         assert_moves_there("cpu", "cpu")
@@ -651,6 +653,11 @@ def assert_selects_cpu_without_an_accelerator(claim_report) -> None:
                 "what gives 'cpu'"
             )
     else:
+        # In this process: "available" means a tensor reaches the selected accelerator.
+        selected = accelerator_device()
+        assert selected != "cpu"
+        assert_moves_there(selected, selected)
+        # Without it: a fresh process that cannot see the GPUs selects "cpu".
         kind = torch.accelerator.current_accelerator().type
         if kind not in HIDE_GPUS:
             pytest.skip(f"cannot hide the {kind} accelerator from a fresh process to check 'cpu'")
@@ -664,8 +671,9 @@ def assert_selects_cpu_without_an_accelerator(claim_report) -> None:
 
 @pytest.mark.claim("T18")
 def test_torch_accelerator_picks_the_device(device, claim_report):
-    # cpu: where no accelerator is present, the selection is "cpu"; an accelerator: it is
-    # that accelerator, and tensors move there.
+    # cpu: where no accelerator is available, the selection is "cpu"; where one is said to be,
+    # tensors move to it in this process, and a process that cannot see it selects "cpu". An
+    # accelerator: it is that accelerator, and tensors move there.
     if not hasattr(torch, "accelerator"):
         report_no_torch_accelerator(claim_report)
     elif device == "cpu":
