@@ -1,4 +1,5 @@
-"""The tutorial's numbers, torch-free: its training protocol and its network's width.
+"""The tutorial's numbers, torch-free: its training protocol, its network's width, and what its
+training printed.
 
 Defined here once and imported on both sides: by the code that trains and measures with torch
 (``blitz.models``, ``blitz.train``, ``blitz.bench``) and by the torch-free readers of saved runs
@@ -28,3 +29,17 @@ class Protocol:
 
 
 PROTOCOL = Protocol()
+
+# What the tutorial printed: the running loss (epoch, i, loss), the accuracy line (an integer
+# percentage, ``100 * correct // total``) and the per-class accuracies in percent.
+TUTORIAL_LOSSES = (
+    (1, 2000, 2.144), (1, 4000, 1.835), (1, 6000, 1.677),
+    (1, 8000, 1.573), (1, 10000, 1.526), (1, 12000, 1.447),
+    (2, 2000, 1.405), (2, 4000, 1.363), (2, 6000, 1.341),
+    (2, 8000, 1.340), (2, 10000, 1.315), (2, 12000, 1.281),
+)  # fmt: skip
+TUTORIAL_ACCURACY = 54
+TUTORIAL_PER_CLASS = {
+    "plane": 37.9, "car": 62.2, "bird": 45.6, "cat": 29.2, "deer": 50.3,
+    "dog": 45.9, "frog": 60.1, "horse": 70.3, "ship": 82.9, "truck": 63.1,
+}  # fmt: skip

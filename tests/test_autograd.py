@@ -21,11 +21,10 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from support import grads, graph_nodes
 from torch import nn
 from torch.testing import assert_close
 from torchvision.models import resnet18
-
-from support import grads, graph_nodes
 
 from blitz import compat, devices
 

@@ -30,7 +30,7 @@ from PIL import Image
 from torch.testing import assert_close
 from torch.utils.data import DataLoader
 
-from blitz import data, train
+from blitz import data, ddp, train, tutorial
 from blitz.models import CIFAR10_CLASSES, Net
 
 # "It has the classes: 'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
@@ -389,7 +389,7 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report, 
         claim_report.note(
             f"seed 42, 2 epochs on {device}: loss "
             + " ".join(f"{loss:.3f}" for loss in log.trajectory)
-            + f"; accuracy {evaluation.accuracy:.2f}% (tutorial: {train.TUTORIAL_ACCURACY}%)"
+            + f"; accuracy {evaluation.accuracy:.2f}% (tutorial: {tutorial.TUTORIAL_ACCURACY}%)"
             + ("" if device == "cpu" else f"; float32: {float32_policy.describe()}")
         )
         return net, log, evaluation, test_loader
@@ -411,12 +411,12 @@ TRAJECTORY_ATOL = 0.03
 @pytest.mark.claim("C06")
 def test_running_loss_falls_as_the_tutorial_printed(device, tutorial_protocol):
     _, log, _, _ = tutorial_protocol(device)
-    assert [(e, i) for e, i, _ in log.checkpoints] == [(e, i) for e, i, _ in train.TUTORIAL_LOSSES]
+    assert [(e, i) for e, i, _ in log.checkpoints] == [(e, i) for e, i, _ in tutorial.TUTORIAL_LOSSES]
     trajectory = torch.tensor(log.trajectory)
     first_epoch, second_epoch = trajectory[:6], trajectory[6:]
     assert trajectory[-1] < trajectory[0] - 0.5  # from ~2.14 to ~1.3
     assert first_epoch[-1] < first_epoch[0] and second_epoch.mean() < first_epoch.mean()
-    printed = torch.tensor([loss for _, _, loss in train.TUTORIAL_LOSSES])
+    printed = torch.tensor([loss for _, _, loss in tutorial.TUTORIAL_LOSSES])
     # the tutorial printed the running loss to 3 decimals
     torch.testing.assert_close(trajectory, printed, atol=TRAJECTORY_ATOL + 5e-4, rtol=0)
 
@@ -563,9 +563,9 @@ def test_per_class_band_factor_is_the_stated_quantile():
 def test_tutorials_printed_per_class_figures_lie_in_the_bands():
     # The bands admit the one draw the tutorial printed (a check of the bands, not of torch):
     # its overall accuracy is the mean of the ten, 54.75 % (it printed the integer part, 54).
-    printed = train.TUTORIAL_PER_CLASS
+    printed = tutorial.TUTORIAL_PER_CLASS
     overall = sum(printed.values()) / len(printed)
-    assert math.floor(overall) == train.TUTORIAL_ACCURACY
+    assert math.floor(overall) == tutorial.TUTORIAL_ACCURACY
     assert_accuracies_in_bands(overall, printed)
 
 
@@ -786,10 +786,10 @@ def test_data_parallel_step_equals_one_process_over_the_whole_batch(device):
         return {name: new[name] - state[name] for name in state}
 
     def one_process(x, y):
-        return update(train.single_process_step(state, x, y, protocol=protocol, device=reference))
+        return update(ddp.single_process_step(state, x, y, protocol=protocol, device=reference))
 
     whole_batch, half_batch = one_process(inputs, labels), one_process(inputs[:4], labels[:4])
-    ranks = train.data_parallel_step(
+    ranks = ddp.data_parallel_step(
         state, inputs, labels, world_size=world_size, backend=backend, protocol=protocol
     )
     assert len(ranks) == world_size

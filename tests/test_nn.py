@@ -24,10 +24,9 @@ import torch.optim as optim
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from support import grads, graph_nodes
 from torch.testing import assert_close
 from torch.torch_version import TorchVersion
-
-from support import grads, graph_nodes
 
 from blitz import compat
 from blitz.models import LeNet

@@ -13,14 +13,14 @@ import dataclasses
 import re
 
 import pytest
+import test_cifar10 as cifar10_claims
+import test_tensors as tensor_claims
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.torch_version import TorchVersion
 
-import test_cifar10 as cifar10_claims
-import test_tensors as tensor_claims
-from blitz import data, train
+from blitz import data, ddp, train
 from blitz.errors import EnvironmentProblem
 from blitz.models import Net
 
@@ -248,7 +248,7 @@ RAISED_TRACE = (
 
 def test_c12_worker_failure_keeps_the_childs_last_line():
     raised = torch.multiprocessing.ProcessRaisedException(RAISED_TRACE, 1, 4242)
-    problem = train.worker_failure(raised)
+    problem = ddp.worker_failure(raised)
     assert isinstance(problem, EnvironmentProblem)
     assert str(problem) == (
         "a data-parallel worker failed: RuntimeError: The server socket has failed to listen on "
@@ -257,7 +257,7 @@ def test_c12_worker_failure_keeps_the_childs_last_line():
     exited = torch.multiprocessing.ProcessExitedException(
         "process 0 terminated with signal SIGKILL", 0, 4242, -9, "SIGKILL"
     )
-    assert str(train.worker_failure(exited)) == (
+    assert str(ddp.worker_failure(exited)) == (
         "a data-parallel worker failed: process 0 terminated with signal SIGKILL"
     )
 
@@ -269,13 +269,13 @@ def _failing_worker(rank, job):
 def test_c12_a_worker_that_raises_is_an_environment_problem(monkeypatch):
     # Forked children (cheap: no second import of torch) that raise at once.
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
-    if train._start_method("gloo") != "fork":
+    if ddp._start_method("gloo") != "fork":
         pytest.skip("forks its workers on Linux only (a spawned one would import torch again)")
-    monkeypatch.setattr(train, "_ddp_worker", _failing_worker)
+    monkeypatch.setattr(ddp, "_ddp_worker", _failing_worker)
     state = Net().state_dict()
     inputs, labels = torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.int64)
     with pytest.raises(EnvironmentProblem) as problem:
-        train.data_parallel_step(state, inputs, labels, world_size=2)
+        ddp.data_parallel_step(state, inputs, labels, world_size=2)
     assert re.fullmatch(
         r"a data-parallel worker failed: RuntimeError: rank [01] cannot reach the rendezvous",
         str(problem.value),
@@ -291,14 +291,14 @@ def _exiting_worker(rank, job):
 
 def test_c12_a_worker_that_exits_is_an_environment_problem(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
-    if train._start_method("gloo") != "fork":
+    if ddp._start_method("gloo") != "fork":
         pytest.skip("forks its workers on Linux only (a spawned one would import torch again)")
-    monkeypatch.setattr(train, "_ddp_worker", _exiting_worker)
+    monkeypatch.setattr(ddp, "_ddp_worker", _exiting_worker)
     state = Net().state_dict()
     inputs, labels = torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.int64)
     with pytest.raises(EnvironmentProblem, match=r"worker failed: process [01] terminated with "
                        r"exit code 3$"):  # fmt: skip
-        train.data_parallel_step(state, inputs, labels, world_size=2)
+        ddp.data_parallel_step(state, inputs, labels, world_size=2)
 
 
 # ----------------------------------------------------------------------------------------------

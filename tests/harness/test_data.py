@@ -23,9 +23,8 @@ import pytest
 import torch
 import torchvision
 from PIL import Image
-from torch.utils.data import DataLoader
-
 from support import SMALL, write_copy, write_split
+from torch.utils.data import DataLoader
 
 from blitz import data, train
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from blitz import train
+from blitz import ddp, train, train_cli
 from blitz.models import Net
 
 
 def test_gloo_forks_until_cuda_is_initialized(monkeypatch):
-    assert train._start_method("nccl") == "spawn"
+    assert ddp._start_method("nccl") == "spawn"
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
     # Before torch 1.13 a child forked after autograd ran refuses backward: spawn there.
-    forkable = train.sys.platform == "linux" and train.TorchVersion(torch.__version__) >= "1.13"
-    assert train._start_method("gloo") == ("fork" if forkable else "spawn")
+    forkable = train_cli.sys.platform == "linux" and ddp.TorchVersion(torch.__version__) >= "1.13"
+    assert ddp._start_method("gloo") == ("fork" if forkable else "spawn")
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
-    assert train._start_method("gloo") == "spawn"
+    assert ddp._start_method("gloo") == "spawn"
 
 
 @pytest.mark.slow
@@ -30,8 +30,8 @@ def test_data_parallel_step_on_spawned_processes(monkeypatch):
     torch.manual_seed(42)
     state = Net().state_dict()
     protocol = train.Protocol(lr=1.0)  # as C12: the update is the whole gradient
-    ranks = train.data_parallel_step(state, inputs, labels, protocol=protocol)
-    whole_batch = train.single_process_step(state, inputs, labels, protocol=protocol)
+    ranks = ddp.data_parallel_step(state, inputs, labels, protocol=protocol)
+    whole_batch = ddp.single_process_step(state, inputs, labels, protocol=protocol)
     assert len(ranks) == 2
     for name in state:
         assert torch.equal(ranks[0][name], ranks[1][name]), name

@@ -12,16 +12,15 @@ import sys
 import pytest
 import torch
 import torchvision
-
 from support import write_copy
 
-from blitz import data, devices, train
+from blitz import data, devices, train, train_cli
 
 
 def run(argv, capsys):
     """``main(argv)``: (exit status, stdout, stderr)."""
     try:
-        status = train.main(argv)
+        status = train_cli.main(argv)
     except SystemExit as exc:
         status = exc.code
     out, err = capsys.readouterr()
