@@ -5,6 +5,7 @@ one line on stderr and exit status 2."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -118,6 +119,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--json", type=Path, default=None, metavar="PATH",
+        help=(
+            "also write each seed's result to PATH as JSON (seed, steps, seconds, ms per step, "
+            "accuracy, images), rewritten after every seed (default: not written)"
+        ),
+    )  # fmt: skip
+    parser.add_argument(
         "--threads", type=_positive_int, default=1,
         help="torch CPU threads (default: 1, see cpu_threads)",
     )  # fmt: skip
@@ -179,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             *data.split_tensors(trainset, device), PROTOCOL.batch_size, shuffle=True
         )
         test_loader = data.FastLoader(*data.split_tensors(testset, device), batch_size=1000)
-    results = []
+    results, runs = [], []
     for seed in args.seeds:
         protocol = Protocol(seed=seed, epochs=args.epochs)
         print(f"seed {seed}:")
@@ -195,10 +203,30 @@ def main(argv: list[str] | None = None) -> int:
             f"({1000 * log.seconds / len(log.losses):.2f} ms/step)"
         )
         results.append((seed, evaluation.accuracy, log.seconds))
+        runs.append({
+            "seed": seed, "steps": len(log.losses), "seconds": log.seconds,
+            "ms_per_step": 1000 * log.seconds / len(log.losses), "accuracy": evaluation.accuracy,
+            "per_class": evaluation.per_class, "images": sum(evaluation.total),
+        })  # fmt: skip
+        if args.json is not None:
+            write_json(args.json, argv, args, runs)
     print("seed  accuracy  training s")
     for seed, accuracy, seconds in results:
         print(f"{seed:4d}  {accuracy:7.2f}%  {seconds:10.1f}")
     return 0
+
+
+def write_json(path: Path, argv: list[str] | None, args: argparse.Namespace, runs: list) -> None:
+    """The results so far as JSON (``--json``): a run stopped after some seeds keeps theirs."""
+    document = {
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "device": args.device,
+        "train_split": args.train_split,
+        "path": "literal" if args.literal else "fast",
+        "runs": runs,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,14 @@ naming the file. Nothing here trains or downloads.
 """
 
 import errno
+import json
 import runpy
 import sys
 
 import pytest
 import torch
 import torchvision
-from support import write_copy
+from support import SMALL, write_copy
 
 from blitz import data, devices, train, train_cli
 
@@ -180,3 +181,19 @@ def test_a_read_error_is_one_line_naming_the_file(capsys, tmp_path, small_sizes,
     monkeypatch.setattr(data.offline, "read_offline_images", read_fails)
     line = data_error(["--root", str(tmp_path)], capsys)
     assert f"OSError: [Errno 5] Input/output error: '{train_path}'" in line
+
+
+def test_json_records_each_seeds_steps_time_and_accuracy(capsys, tmp_path, small_sizes):
+    write_copy(tmp_path)
+    out = tmp_path / "results" / "protocol.json"
+    argv = ["--root", str(tmp_path), "--no-download", "--no-progress", "--train-split", "test",
+            "--seeds", "1", "2", "--max-steps", "2", "--json", str(out)]  # fmt: skip
+    status, printed, _ = run(argv, capsys)
+    assert status == 0
+    document = json.loads(out.read_text())
+    assert document["argv"] == argv and document["path"] == "fast"
+    assert [r["seed"] for r in document["runs"]] == [1, 2]
+    for result in document["runs"]:
+        assert result["steps"] == 2 and result["images"] == SMALL["test"]
+        assert f"{result['accuracy']:7.2f}%" in printed  # the table's figure, the same run
+        assert len(result["per_class"]) == 10  # the tutorial's classes (plane, car, ...)

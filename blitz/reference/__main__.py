@@ -1,0 +1,5 @@
+import sys
+
+from blitz.reference.cli import main
+
+sys.exit(main())
