@@ -80,17 +80,25 @@ CLAIMS: dict[str, Claim] = {
         *_claims(
             "tensors",
             _row("T01", "torch.tensor(data) infers the dtype"),
-            _row("T02", "torch.from_numpy creates a tensor from a NumPy array, values and dtype kept"),
+            _row(
+                "T02", "torch.from_numpy creates a tensor from a NumPy array, values and dtype kept"
+            ),
             _row("T03", "ones_like keeps the shape and dtype of its argument", "golden"),
             _row("T04", "rand_like(x, dtype=torch.float) overrides the dtype", "golden"),
             _row("T05", "rand/ones/zeros take a shape tuple", "golden"),
             _row("T06", "a tensor's shape, dtype and device attributes", "golden"),
             # The 2026 revision moves tensors with torch.accelerator instead (T18).
             _row(
-                "T07", "a tensor moves to the GPU with .to('cuda'), values unchanged",
-                accelerator=True, revision="snapshot",
+                "T07",
+                "a tensor moves to the GPU with .to('cuda'), values unchanged",
+                accelerator=True,
+                revision="snapshot",
             ),
-            _row("T08", "every operation of the section runs on the GPU with the CPU's result", accelerator=True),
+            _row(
+                "T08",
+                "every operation of the section runs on the GPU with the CPU's result",
+                accelerator=True,
+            ),
             _row("T09", "NumPy-like indexing and slicing", "golden"),
             _row("T10", "torch.cat joins along a given dim; torch.stack adds a new dim", "golden"),
             _row("T11", "mul and * are the elementwise product", "golden"),
@@ -101,7 +109,8 @@ CLAIMS: dict[str, Claim] = {
             _row("T16", "from_numpy shares memory the other way", "golden", cpu_only=True),
             _row("T17", "memory sharing with NumPy is for CPU tensors only", accelerator=True),
             _row(
-                "T18", "torch.accelerator picks the device: the accelerator if available, else cpu",
+                "T18",
+                "torch.accelerator picks the device: the accelerator if available, else cpu",
                 revision="2026",
             ),
         ),
@@ -138,40 +147,62 @@ CLAIMS: dict[str, Claim] = {
             _row("N12", "SGD by hand equals optim.SGD"),
             _row("N13", "gradients accumulate unless optimizer.zero_grad()"),
             _row(
-                "N14", "net.zero_grad() and optimizer.zero_grad() clear the same buffers",
+                "N14",
+                "net.zero_grad() and optimizer.zero_grad() clear the same buffers",
                 revision="2026",
             ),
         ),
         *_claims(
             "cifar10",
-            _row("C01", "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes", cpu_only=True),
+            _row(
+                "C01",
+                "torchvision loads CIFAR-10: 50,000 train / 10,000 test, 10 classes",
+                cpu_only=True,
+            ),
             # C02 and C03 check the snapshot's v1 transform (ToTensor + Normalize) and the batches
             # it gives, with the seeded golden batch; the 2026 revision's v2 transform is C13.
             _row(
-                "C02", "images are 3x32x32; the transform maps them to [-1, 1]", cpu_only=True,
+                "C02",
+                "images are 3x32x32; the transform maps them to [-1, 1]",
+                cpu_only=True,
                 revision="snapshot",
             ),
             _row(
-                "C03", "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches", "golden",
-                cpu_only=True, revision="snapshot",
+                "C03",
+                "DataLoader(batch_size=4, shuffle=True, num_workers=2) batches",
+                "golden",
+                cpu_only=True,
+                revision="snapshot",
             ),
             _row("C04", "the first test batch is cat ship ship plane", "golden", cpu_only=True),
             _row("C05", "the 3-channel Net gives (N, 10) with 62,006 parameters"),
             _row("C06", "CrossEntropyLoss + SGD(lr=0.001, momentum=0.9): the loss falls"),
             _row("C07", "2 epochs reach about 54% test accuracy, far above chance (10%)"),
             _row("C08", "per-class accuracy for the 10 classes"),
-            _row("C09", "save and reload the state_dict: all keys match, same predictions", cpu_only=True),
+            _row(
+                "C09",
+                "save and reload the state_dict: all keys match, same predictions",
+                cpu_only=True,
+            ),
             _row("C10", "training on the GPU: move the net and every input", accelerator=True),
-            _row("C11", "a GPU gives no massive speedup for the small net; widening it does", "benchmark"),
+            _row(
+                "C11",
+                "a GPU gives no massive speedup for the small net; widening it does",
+                "benchmark",
+            ),
             _row("C12", "a data-parallel step equals one process over the whole batch"),
             _row(
-                "C13", "the v2 transform maps pixels to [-1, 1] as the v1 transform does",
-                cpu_only=True, revision="2026",
+                "C13",
+                "the v2 transform maps pixels to [-1, 1] as the v1 transform does",
+                cpu_only=True,
+                revision="2026",
             ),
             # The snapshot links the "Optional: Data Parallelism" page without stating this.
             _row(
-                "C14", "nn.DataParallel splits the batch over the GPUs and gathers the outputs",
-                accelerator=True, revision="2026",
+                "C14",
+                "nn.DataParallel splits the batch over the GPUs and gathers the outputs",
+                accelerator=True,
+                revision="2026",
             ),
         ),
     ]

@@ -107,10 +107,7 @@ def data_parallel_step(
             mp.start_processes(_ddp_worker, args=(job,), nprocs=world_size, start_method=method)
         except _WORKER_FAILURES as exc:
             raise worker_failure(exc) from exc
-        return [
-            compat.load(Path(tmp) / f"rank{rank}.pt")
-            for rank in range(world_size)
-        ]
+        return [compat.load(Path(tmp) / f"rank{rank}.pt") for rank in range(world_size)]
 
 
 # What torch.multiprocessing raises in the parent when a child process fails: the child raised
@@ -203,5 +200,3 @@ def _ddp_worker(rank: int, job: _DDPJob) -> None:
         torch.save(new_state, Path(job.out) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
-
-

@@ -43,42 +43,78 @@ class Option:
 
 
 OPTIONS = (
-    Option("--device", "blitz_device", dict(
-        action="store", metavar="DEVICES", default=None,
-        help=(
-            "Comma-separated devices to run the device-parametrized claims on, e.g. 'cpu' or "
-            f"'cpu,cuda'; each must be present. Also read from ${DEVICES_ENV}. Default: every "
-            "known device (cpu, cuda, and any other accelerator present); missing ones show as "
-            "skipped."
+    Option(
+        "--device",
+        "blitz_device",
+        dict(
+            action="store",
+            metavar="DEVICES",
+            default=None,
+            help=(
+                "Comma-separated devices to run the device-parametrized claims on, e.g. 'cpu' or "
+                f"'cpu,cuda'; each must be present. Also read from ${DEVICES_ENV}. Default: every "
+                "known device (cpu, cuda, and any other accelerator present); missing ones show as "
+                "skipped."
+            ),
         ),
-    )),
-    Option("--claims-json", "blitz_claims_json", dict(
-        action="store", metavar="PATH", default=None,
-        help=(
-            "Write the claims matrix as JSON to PATH (atomically; a run that does not finish is "
-            "marked incomplete, a narrowed one narrowed, and neither replaces a complete file of "
-            "the whole suite). Default: not written."
+    ),
+    Option(
+        "--claims-json",
+        "blitz_claims_json",
+        dict(
+            action="store",
+            metavar="PATH",
+            default=None,
+            help=(
+                "Write the claims matrix as JSON to PATH (atomically; a run that does not finish "
+                "is marked incomplete, a narrowed one narrowed, and neither replaces a complete "
+                "file of the whole suite). Default: not written."
+            ),
         ),
-    ), path=True),
-    Option("--run-slow", "blitz_run_slow", dict(
-        action="store_true", default=False,
-        help=f"Run the claims marked 'slow' too (or set ${SLOW_ENV}=1). Default: skipped.",
-    )),
-    Option("--cifar10-root", "blitz_cifar10_root", dict(
-        action="store", metavar="DIR", default=None,
-        help=(
-            "Directory holding CIFAR-10 (torchvision's files or the offline train.npz/test.npz); "
-            f"it must exist. Also read from ${DATA_ROOT_ENV}. Default: look in the usual places."
+        path=True,
+    ),
+    Option(
+        "--run-slow",
+        "blitz_run_slow",
+        dict(
+            action="store_true",
+            default=False,
+            help=f"Run the claims marked 'slow' too (or set ${SLOW_ENV}=1). Default: skipped.",
         ),
-    ), path=True),
-    Option("--no-download", "blitz_no_download", dict(
-        action="store_true", default=False,
-        help="Never try to download CIFAR-10. Default: download when no copy is found.",
-    )),
-    Option("--no-claims-matrix", "blitz_matrix", dict(
-        action="store_false", default=True,
-        help="Do not print the claims matrix at the end of the run. Default: printed.",
-    )),
+    ),
+    Option(
+        "--cifar10-root",
+        "blitz_cifar10_root",
+        dict(
+            action="store",
+            metavar="DIR",
+            default=None,
+            help=(
+                "Directory holding CIFAR-10 (torchvision's files or the offline "
+                f"train.npz/test.npz); it must exist. Also read from ${DATA_ROOT_ENV}. Default: "
+                "look in the usual places."
+            ),
+        ),
+        path=True,
+    ),
+    Option(
+        "--no-download",
+        "blitz_no_download",
+        dict(
+            action="store_true",
+            default=False,
+            help="Never try to download CIFAR-10. Default: download when no copy is found.",
+        ),
+    ),
+    Option(
+        "--no-claims-matrix",
+        "blitz_matrix",
+        dict(
+            action="store_false",
+            default=True,
+            help="Do not print the claims matrix at the end of the run. Default: printed.",
+        ),
+    ),
 )
 BY_DEST = {option.dest: option for option in OPTIONS}
 JSON_OPTION = BY_DEST["blitz_claims_json"].short
@@ -175,4 +211,3 @@ def repair_rootdir(config: pytest.Config, args: list[str]) -> None:
     if namespace.confcutdir == derived_confcutdir:
         namespace.confcutdir = str(inipath.parent)
     args[:] = list(config.getini("addopts")) + args
-

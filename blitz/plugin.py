@@ -113,8 +113,10 @@ def select_devices(option: str | None) -> list[str]:
 
 def check_data_root(option: str | None) -> None:
     """An explicit CIFAR-10 root must exist: a typo must not look like "no data"."""
-    chosen, source = (option, "--cifar10-root") if option else (
-        os.environ.get(DATA_ROOT_ENV), f"${DATA_ROOT_ENV}"
+    chosen, source = (
+        (option, "--cifar10-root")
+        if option
+        else (os.environ.get(DATA_ROOT_ENV), f"${DATA_ROOT_ENV}")
     )
     if chosen and not Path(chosen).expanduser().is_dir():
         raise pytest.UsageError(f"{source}: {chosen}: no such directory")
@@ -169,7 +171,8 @@ def run_selection(config: pytest.Config) -> tuple[list[str], selection_files.Lef
     testpaths = [
         Path(found)
         for pattern in config.getini("testpaths")
-        for found in sorted(glob.glob(str(config.rootpath / pattern))) or [config.rootpath / pattern]
+        for found in sorted(glob.glob(str(config.rootpath / pattern)))
+        or [config.rootpath / pattern]
     ]
     suite_roots = [p for p in testpaths if p.exists()] or [config.rootpath]
     suite = selection_files.suite_files(

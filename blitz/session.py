@@ -102,7 +102,9 @@ class ClaimsSession:
 
     @property
     def deselected_claims(self) -> set[str]:
-        return {claim_id for ids, _, dropped in self.planned.values() if dropped for claim_id in ids}
+        return {
+            claim_id for ids, _, dropped in self.planned.values() if dropped for claim_id in ids
+        }
 
     @property
     def narrowed(self) -> bool:
@@ -136,7 +138,10 @@ class ClaimsSession:
             if claim_id in ids and where == device and nodeid not in found:
                 outcome = matrix.TestOutcome(nodeid)
                 if dropped:
-                    outcome.outcome, outcome.reason = matrix.Outcome.DESELECTED, self.deselection_text()
+                    outcome.outcome, outcome.reason = (
+                        matrix.Outcome.DESELECTED,
+                        self.deselection_text(),
+                    )
                 found[nodeid] = outcome
         return list(found.values())
 
@@ -172,7 +177,10 @@ class ClaimsSession:
         """Every claim the catalogue tests, in catalogue order, with one cell per device."""
         return {
             claim.id: matrix.ClaimResult(
-                claim.id, claim.statement, claim.section, claim.kind,
+                claim.id,
+                claim.statement,
+                claim.section,
+                claim.kind,
                 {device: self.cell(claim, device) for device in self.devices},
                 revision=claim.revision,
             )  # fmt: skip
@@ -309,5 +317,3 @@ def _device(device: str) -> matrix.Device:
 
         info.cuda = torch.version.cuda
     return info
-
-

@@ -47,6 +47,7 @@ from blitz.tutorial import PROTOCOL, WIDTH, Protocol
 # Protocol and PROTOCOL, and what the tutorial printed (TUTORIAL_LOSSES, ...), are defined
 # torch-free in blitz.tutorial (the benchmark grid and the reports read them without torch).
 
+
 def tutorial_loader(
     dataset: Any, protocol: Protocol = PROTOCOL, shuffle: bool = True
 ) -> DataLoader:

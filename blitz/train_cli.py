@@ -231,4 +231,3 @@ def write_json(path: Path, argv: list[str] | None, args: argparse.Namespace, run
 
 if __name__ == "__main__":
     sys.exit(main())
-

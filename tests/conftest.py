@@ -47,9 +47,7 @@ def _full_float32_session():
 
 
 @pytest.fixture(autouse=True)
-def float32_policy(
-    request: pytest.FixtureRequest, _full_float32_session
-) -> Iterator[devices.TF32]:
+def float32_policy(request: pytest.FixtureRequest, _full_float32_session) -> Iterator[devices.TF32]:
     """The TF32 settings this test runs with: full float32, or torch's defaults when marked."""
     marker = request.node.get_closest_marker("tf32_default")
     if marker is None:
@@ -84,7 +82,7 @@ def cifar10_source(pytestconfig: pytest.Config) -> cifar10_data.Cifar10Source:
 def _loaded(dataset):
     # Decompress the images now, once, so that DataLoader workers (forked) inherit them instead
     # of each decompressing its own copy.
-    dataset.data
+    dataset.data  # noqa: B018 (a property: reading it decompresses)
     return dataset
 
 

@@ -295,9 +295,7 @@ def logits_and_labels(draw):
     """A batch of 1-8 rows of 10 float32 logits in [-30, 30] (an untrained net's are ~0.1, a
     trained one's a few units) and a label for each row."""
     batch = draw(st.integers(1, 8))
-    logits = draw(
-        hnp.arrays(np.float32, (batch, 10), elements=st.floats(-30, 30, width=32))
-    )
+    logits = draw(hnp.arrays(np.float32, (batch, 10), elements=st.floats(-30, 30, width=32)))
     labels = draw(hnp.arrays(np.int64, (batch,), elements=st.integers(0, 9)))
     return logits, labels
 
@@ -378,7 +376,9 @@ def tutorial_protocol(cifar10_train, train_tensors, cifar10_test, claim_report, 
                 net, log = train.run_tutorial(
                     train_loader, device=device, progress=False, foreach=True
                 )
-            test_loader = data.FastLoader(*data.split_tensors(cifar10_test, device), batch_size=1000)
+            test_loader = data.FastLoader(
+                *data.split_tensors(cifar10_test, device), batch_size=1000
+            )
             _PROTOCOL_RUNS[device] = (
                 net,
                 log,
@@ -411,7 +411,9 @@ TRAJECTORY_ATOL = 0.03
 @pytest.mark.claim("C06")
 def test_running_loss_falls_as_the_tutorial_printed(device, tutorial_protocol):
     _, log, _, _ = tutorial_protocol(device)
-    assert [(e, i) for e, i, _ in log.checkpoints] == [(e, i) for e, i, _ in tutorial.TUTORIAL_LOSSES]
+    assert [(e, i) for e, i, _ in log.checkpoints] == [
+        (e, i) for e, i, _ in tutorial.TUTORIAL_LOSSES
+    ]
     trajectory = torch.tensor(log.trajectory)
     first_epoch, second_epoch = trajectory[:6], trajectory[6:]
     assert trajectory[-1] < trajectory[0] - 0.5  # from ~2.14 to ~1.3
@@ -843,6 +845,8 @@ def v2_difference_note(v1_table: torch.Tensor, v2_table: torch.Tensor, scaled_di
         f"{float((v2_table - v1_table).abs().max()):.3g}; {scaled_differ} of 256 already differ "
         f"by one ulp in [0, 1]{reason}"
     )
+
+
 V2_TRANSFORM = (
     "v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), "
     "v2.Normalize((0.5,)*3, (0.5,)*3)])"

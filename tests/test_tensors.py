@@ -380,7 +380,7 @@ def cat_inputs(draw):
     base = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4))
     dim = draw(st.integers(-len(base), len(base) - 1))
     lengths = draw(st.lists(st.integers(0, 4), min_size=1, max_size=4))
-    shapes = [base[:dim % len(base)] + (n,) + base[dim % len(base) + 1 :] for n in lengths]
+    shapes = [base[: dim % len(base)] + (n,) + base[dim % len(base) + 1 :] for n in lengths]
     return [draw(hnp.arrays(np.float32, s, elements=FLOATS)) for s in shapes], dim
 
 

@@ -51,7 +51,7 @@ def c_compiler() -> str | None:
     return os.environ.get("CC") or shutil.which("gcc") or shutil.which("clang")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dynamo_unsupported() -> str | None:
     """Why torch.compile cannot run with this torch and Python, in one line; None when it can."""
     try:

@@ -31,6 +31,7 @@ OFFLINE = "offline"
 OFFICIAL_FOLDER = torchvision.datasets.CIFAR10.base_folder  # "cifar-10-batches-py"
 OFFLINE_FILES = {"train": "train.npz", "test": "test.npz"}
 
+
 class CIFAR10NotFound(LookupError):
     """No copy of CIFAR-10 here, and none could be downloaded. The message is one line."""
 

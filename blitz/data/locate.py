@@ -234,5 +234,3 @@ def official_faults(root: Path) -> list[Path]:
     folder = root / OFFICIAL_FOLDER
     expected = [*cls.train_list, *cls.test_list, [cls.meta["filename"], cls.meta["md5"]]]
     return [folder / name for name, md5 in expected if not check_integrity(str(folder / name), md5)]
-
-

@@ -179,5 +179,3 @@ def _npz_array(path: Path, name: str) -> np.ndarray:
         raise CIFAR10CorruptError(
             f"{path}: array {name!r} is corrupt ({one_line(exc)}); copy the file again"
         ) from None
-
-

@@ -84,13 +84,17 @@ def from_json(doc: object, path: Path) -> RunDocument:
     if exit_status is not None:
         check.kind(exit_status, int, "'exit_status'")
     devices = []
-    for i, info in enumerate(check.kind(check.key(doc, "devices", "the document"), list, "'devices'")):
+    for i, info in enumerate(
+        check.kind(check.key(doc, "devices", "the document"), list, "'devices'")
+    ):
         where = f"devices[{i}]"
         check.kind(info, dict, where)
         devices.append(
             Device(
                 type=check.kind(check.key(info, "type", where), str, f"{where}.type"),
-                available=check.kind(check.key(info, "available", where), bool, f"{where}.available"),
+                available=check.kind(
+                    check.key(info, "available", where), bool, f"{where}.available"
+                ),
                 name=check.kind(info.get("name", ""), str, f"{where}.name"),
                 reason=check.kind(info.get("reason", ""), str, f"{where}.reason"),
                 cuda=info.get("cuda"),
@@ -101,7 +105,9 @@ def from_json(doc: object, path: Path) -> RunDocument:
     for key, value in facts.items():
         check.kind(value, str, f"run fact '{key}'")
     claims = {}
-    for claim_id, entry in check.kind(check.key(doc, "claims", "the document"), dict, "'claims'").items():
+    for claim_id, entry in check.kind(
+        check.key(doc, "claims", "the document"), dict, "'claims'"
+    ).items():
         where = f"claim {claim_id}"
         check.kind(entry, dict, where)
         results = check.kind(check.key(entry, "results", where), dict, f"{where}: 'results'")

@@ -48,7 +48,6 @@ LABELS = {
 }  # fmt: skip
 
 
-
 class Outcome:
     """What a single test did, as the plugin records it (``TestOutcome.outcome``): a vocabulary of
     its own, apart from a cell's statuses, and never written to the JSON (a cell's counts are).
@@ -150,7 +149,10 @@ def summarize(tests: list[TestOutcome], narrowed: str = "") -> Cell:
     by = {outcome: [t for t in tests if t.outcome == outcome] for outcome in Outcome.ALL}
     for test in by[Outcome.PENDING]:
         test.reason = NO_RESULT
-    passed, not_run = by[Outcome.PASSED], by[Outcome.SKIPPED] + by[Outcome.DESELECTED] + by[Outcome.PENDING]
+    passed, not_run = (
+        by[Outcome.PASSED],
+        by[Outcome.SKIPPED] + by[Outcome.DESELECTED] + by[Outcome.PENDING],
+    )
     counts = dict(
         tests=tuple(sorted(t.nodeid for t in tests)),
         ran=len(passed) + len(by[Outcome.FAILED]) + len(by[Outcome.ERRORED]),
@@ -159,7 +161,9 @@ def summarize(tests: list[TestOutcome], narrowed: str = "") -> Cell:
     )
     reasons = [counted_reasons(not_run)] if not_run else []
     if narrowed:
-        reasons.append(f"the run was narrowed ({narrowed}): other tests may not have been collected")
+        reasons.append(
+            f"the run was narrowed ({narrowed}): other tests may not have been collected"
+        )
     reason = "; ".join(reasons)
     if by[Outcome.FAILED]:
         note = unique(t.reason for t in by[Outcome.FAILED])
@@ -239,7 +243,11 @@ class Device:
     cuda: str | None = None  # the CUDA version torch was built for (cuda only)
 
     def describe(self) -> str:
-        return f"{self.type} ({self.name or self.type})" if self.available else f"{self.type}: {self.reason}"
+        return (
+            f"{self.type} ({self.name or self.type})"
+            if self.available
+            else f"{self.type}: {self.reason}"
+        )
 
     def to_json(self) -> dict:
         out: dict = {"type": self.type, "available": self.available}
@@ -348,5 +356,3 @@ def plural(n: int, word: str) -> str:
 
 def count_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {label(status)}" for status, n in counts.items() if n)
-
-

@@ -50,7 +50,9 @@ def device_columns(document: RunDocument) -> tuple[list[str], list[Device]]:
     here and has nothing but skipped cells is one line above the table, with the reason."""
     shown, hidden = [], []
     for device in document.devices:
-        cells = [r.results[device.type] for r in document.claims.values() if device.type in r.results]
+        cells = [
+            r.results[device.type] for r in document.claims.values() if device.type in r.results
+        ]
         if not device.available and all(c.status in (SKIPPED, NOT_RUN) for c in cells):
             hidden.append(device)
         else:
@@ -82,7 +84,11 @@ def claim_table(
     the statement cut to ``statement_width`` and each cell padded to its column's width. The
     table of one run (``render``) and the merged report's (``blitz.report.claims``) are both
     this one."""
-    header = ["id".ljust(ID_WIDTH), "claim".ljust(statement_width), "revision".ljust(REVISION_WIDTH)]
+    header = [
+        "id".ljust(ID_WIDTH),
+        "claim".ljust(statement_width),
+        "revision".ljust(REVISION_WIDTH),
+    ]
     header += [name.ljust(w) for name, w in zip(columns, widths)]
     lines = [GAP.join(header).rstrip()]
     for claim_id, statement, revision, cells in rows:
@@ -126,7 +132,8 @@ def render(document: RunDocument, width: int | None = None) -> list[str]:
     lines = [
         f"torch {document.torch}, torchvision {document.torchvision}, "
         f"python {document.python}, {document.platform}",
-        "devices: " + ", ".join(
+        "devices: "
+        + ", ".join(
             f"{d.type} ({d.name})" if d.available else f"{d.type} (unavailable)"
             for d in document.devices
         ),
@@ -160,5 +167,3 @@ def render(document: RunDocument, width: int | None = None) -> list[str]:
         + (f"; {plural(len(not_run), 'claim')} not run" if not_run else "")
     )
     return lines
-
-

@@ -5,7 +5,6 @@ which sets ``run(args) -> exit code`` as the parser's default. A bad input file 
 ``ReportError`` with a message naming the file; the command line prints it and exits 2.
 """
 
-
 from pathlib import Path
 
 

@@ -234,7 +234,9 @@ def verdict(run: Run) -> Verdict:
     )
     problems = []
     if small >= MASSIVE:
-        problems.append(f"the tutorial's small net already gets a massive (>= {MASSIVE:g}x) speedup")
+        problems.append(
+            f"the tutorial's small net already gets a massive (>= {MASSIVE:g}x) speedup"
+        )
     if gain < WIDENING_GAIN:
         problems.append(f"widening does not bring {WIDENING_GAIN:g} times the speedup")
     best = _best(run)

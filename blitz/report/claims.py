@@ -11,9 +11,9 @@ snapshot, the May 2026 revision, or both.
 A cell has one of ``blitz.matrix``'s statuses (``STATUS_MEANINGS``): ``holds``, ``partial``,
 ``FAILS``, ``error``, ``drift``, ``skipped`` or ``not run``; a run that did not finish is marked
 incomplete in the runs table and in its column's header, and one narrowed to part of the suite
-(``-k``, test paths, ...) narrowed. The
-reason, the drift note or the finding behind a cell is a numbered note, listed under the table per claim, so a drift claim reads as
-its behaviour version by version. Printed to the terminal; ``--markdown PATH`` writes Markdown.
+(``-k``, test paths, ...) narrowed. The reason, the drift note or the finding behind a cell is a
+numbered note, listed under the table per claim, so a drift claim reads as its behaviour version
+by version. Printed to the terminal; ``--markdown PATH`` writes Markdown.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def expand(names: list[str]) -> list[Path]:
 
 # ----------------------------------------------------------------------------------------------
 # Reading one run
+
 
 def not_a_claims_file(path: Path) -> str:
     """Why the JSON file at ``path`` is not a claims file; "" where it is one or may be one.
@@ -338,8 +339,10 @@ def _layout_line(merged: Matrix) -> str:
 
 
 def _run_state(run: matrix.RunDocument) -> str:
-    state = "complete" if run.complete else (
-        f"INCOMPLETE: {run.incomplete_reason or 'no reason recorded'}"
+    state = (
+        "complete"
+        if run.complete
+        else (f"INCOMPLETE: {run.incomplete_reason or 'no reason recorded'}")
     )
     if run.narrowed:
         state += f"; NARROWED: {'; '.join(run.selection) or 'part of the suite'}"
@@ -409,8 +412,10 @@ def render_markdown(merged: Matrix) -> str:
         "",
         "Each cell says whether the tutorial's claim holds on that torch version:",
         "",
-        *(f"- **{matrix.label(status)}**: {_md(meaning)}" for status, meaning in
-          matrix.STATUS_MEANINGS.items()),
+        *(
+            f"- **{matrix.label(status)}**: {_md(meaning)}"
+            for status, meaning in matrix.STATUS_MEANINGS.items()
+        ),
         "",
         "A column marked *(incomplete)* is a run that did not finish, *(narrowed)* one that ran "
         "part of the suite. A number points to the claim's notes below the table.",

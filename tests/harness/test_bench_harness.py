@@ -98,9 +98,7 @@ def test_compile_on_cuda_takes_the_compiler_from_cc(
     assert "C compiler" not in (workloads.compile_missing("cuda") or "")
 
 
-def test_compile_on_cuda_without_triton_is_skipped_with_the_reason(
-    dynamo_supported, monkeypatch
-):
+def test_compile_on_cuda_without_triton_is_skipped_with_the_reason(dynamo_supported, monkeypatch):
     monkeypatch.setitem(sys.modules, "triton", None)  # import triton raises ImportError
     assert workloads.compile_missing("cuda") == (
         f"torch.compile on cuda needs Triton, which torch {torch.__version__} lacks here"

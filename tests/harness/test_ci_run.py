@@ -18,9 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # A venv's stand-ins: pytest appends its arguments, one run a line, to $FAKE_LOG and exits 1
-# where they contain $FAKE_FAIL (a word), else 0; python does nothing.
+# where they contain $FAKE_FAIL (a word), else 0; ruff does the same, its line starting "ruff";
+# python does nothing.
 FAKE_PYTEST = """#!/usr/bin/env bash
-echo "$*" >> "$FAKE_LOG"
+if [ "$(basename "$0")" = ruff ]; then echo "ruff $*" >> "$FAKE_LOG"; else echo "$*" >> "$FAKE_LOG"; fi
 for arg in "$@"; do
     if [ -n "${FAKE_FAIL:-}" ] && [ "$arg" = "$FAKE_FAIL" ]; then exit 1; fi
 done
@@ -32,11 +33,15 @@ if [ "$1" = venv ]; then
     dir="${@: -1}"
     mkdir -p "$dir/bin"
     cp "$FAKE_BIN/fake-pytest" "$dir/bin/pytest"
+    cp "$FAKE_BIN/fake-pytest" "$dir/bin/ruff"
     printf '#!/usr/bin/env bash\\nexit 0\\n' > "$dir/bin/python"
-    chmod +x "$dir/bin/pytest" "$dir/bin/python"
+    chmod +x "$dir/bin/pytest" "$dir/bin/ruff" "$dir/bin/python"
 fi
 exit 0
 """
+
+
+LINT = ["ruff check .", "ruff format --check ."]
 
 
 def ci_run(tmp_path: Path, fail: str = "") -> tuple[subprocess.CompletedProcess, list[str]]:
@@ -70,16 +75,22 @@ def ci_run(tmp_path: Path, fail: str = "") -> tuple[subprocess.CompletedProcess,
 def test_ci_runs_the_slow_claims_then_the_default_suite_on_two_processes(tmp_path):
     result, runs = ci_run(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert runs == ["--run-slow --claims-json claims.json", "-n 2"]
+    assert runs == [*LINT, "--run-slow --claims-json claims.json", "-n 2"]
 
 
 def test_ci_fails_when_the_run_on_two_processes_fails(tmp_path):
     result, runs = ci_run(tmp_path, fail="-n")
-    assert runs == ["--run-slow --claims-json claims.json", "-n 2"]
+    assert runs == [*LINT, "--run-slow --claims-json claims.json", "-n 2"]
     assert result.returncode == 1
 
 
 def test_ci_fails_at_once_when_the_slow_run_fails(tmp_path):
     result, runs = ci_run(tmp_path, fail="--run-slow")
-    assert runs == ["--run-slow --claims-json claims.json"]
+    assert runs == [*LINT, "--run-slow --claims-json claims.json"]
+    assert result.returncode == 1
+
+
+def test_ci_lints_first_and_a_finding_stops_it(tmp_path):
+    result, runs = ci_run(tmp_path, fail="check")
+    assert runs == ["ruff check ."]
     assert result.returncode == 1

@@ -30,6 +30,7 @@ from blitz import data, train
 
 pytest_plugins = ["pytester"]
 
+
 def corrupt_message(root, train_split=True, load_images=False) -> str:
     with pytest.raises(data.CIFAR10CorruptError) as info:
         dataset = data.OfflineCIFAR10(root, train=train_split)

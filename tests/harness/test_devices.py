@@ -83,7 +83,6 @@ def test_a_gpu_index_beyond_those_present_is_refused(monkeypatch):
         devices.check("cuda:1")
 
 
-
 # ----------------------------------------------------------------------------------------------
 # TF32 (the flags are process settings: they read and write without a GPU)
 

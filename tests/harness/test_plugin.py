@@ -195,14 +195,20 @@ def test_slow_claims_run_with_run_slow(suite):
 def test_device_option_narrows_the_columns(suite):
     result = suite.runpytest("--device", "cpu", "-k", "test_passes")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["id   claim * cpu", "T01  * holds", "1 claim x 1 device: 1 holds*"])
+    result.stdout.fnmatch_lines(
+        ["id   claim * cpu", "T01  * holds", "1 claim x 1 device: 1 holds*"]
+    )
     result.stdout.no_fnmatch_line("*cuda*")
 
 
 def test_the_prefixed_option_names_work_too(suite):
-    result = suite.runpytest("--blitz-device", "cpu", "-k", "test_passes", "--blitz-claims-json=c.json")
+    result = suite.runpytest(
+        "--blitz-device", "cpu", "-k", "test_passes", "--blitz-claims-json=c.json"
+    )
     result.assert_outcomes(passed=1)
-    assert [d["type"] for d in json.loads((suite.path / "c.json").read_text())["devices"]] == ["cpu"]
+    assert [d["type"] for d in json.loads((suite.path / "c.json").read_text())["devices"]] == [
+        "cpu"
+    ]
 
 
 def test_device_environment_variable_narrows_too(suite, monkeypatch):
@@ -351,7 +357,8 @@ def test_a_broken_environment_is_an_error_never_fails(pytester, monkeypatch):
             "*_ ERROR at setup of test_needs_data _*",
             "EnvironmentProblem: /data/test.npz: not a readable .npz (zip) file: truncated",
             "*_ test_reads_data_in_its_body _*",
-            "EnvironmentProblem: /data/train.npz: array 'data' is corrupt (CRC); copy the file again",
+            "EnvironmentProblem: /data/train.npz: array 'data' is corrupt (CRC); "
+            "copy the file again",
         ]
     )
     result.stdout.no_fnmatch_line("*raise EnvironmentProblem*")
@@ -506,8 +513,10 @@ def test_the_json_is_written_atomically(suite, monkeypatch):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda root: (root / "afile").write_text("x") and root / "afile" / "claims.json",
-         "cannot write in *afile*"),
+        (
+            lambda root: (root / "afile").write_text("x") and root / "afile" / "claims.json",
+            "cannot write in *afile*",
+        ),
         (lambda root: root, "a directory, not a file"),
     ],
     ids=["folder-is-a-file", "path-is-a-directory"],

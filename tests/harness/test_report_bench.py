@@ -150,9 +150,7 @@ def test_verdict_does_not_hold_when_the_small_net_already_gets_a_massive_speedup
 
 
 def test_verdict_takes_the_widest_width_with_both_devices(tmp_path, capsys):
-    run = speedups(
-        tmp_path / "run.json", w6=(0.002, 0.001), w64=(0.01, 0.002), w1024=(0.1, None)
-    )
+    run = speedups(tmp_path / "run.json", w6=(0.002, 0.001), w64=(0.01, 0.002), w1024=(0.1, None))
     _, out = report(capsys, run)
     assert "at width 64, 5.00x (2.5 times the tutorial's speedup)" in out
     assert "C11 [1]: holds" in out

@@ -82,7 +82,11 @@ def test_columns_are_torch_versions_newest_first_whatever_the_file_order():
 def test_versions_sort_by_number_not_as_text():
     versions = ["2.9.1", "2.14.1+cu130", "2.0.1", "2.13.0", "nightly"]
     assert sorted(versions, key=report.version_key) == [
-        "2.14.1+cu130", "2.13.0", "2.9.1", "2.0.1", "nightly"
+        "2.14.1+cu130",
+        "2.13.0",
+        "2.9.1",
+        "2.0.1",
+        "nightly",
     ]
 
 
@@ -129,11 +133,15 @@ def test_one_column_per_version_when_no_run_had_a_second_device():
 def test_a_run_with_several_devices_splits_every_version_by_device():
     matrix = merged(OLD, GPU)
     assert [c.label for c in matrix.columns] == [
-        "2.14.1+cu130 cpu", "2.14.1+cu130 cuda", "2.0.1+cu117 cpu", "2.0.1+cu117 cuda"
+        "2.14.1+cu130 cpu",
+        "2.14.1+cu130 cuda",
+        "2.0.1+cu117 cpu",
+        "2.0.1+cu117 cuda",
     ]
     assert cell(matrix, "T07", "2.14.1+cu130 cuda") == ("holds", "")
     assert cell(matrix, "T07", "2.14.1+cu130 cpu") == (
-        "skipped", "skipped: a claim about an accelerator: no cpu result"
+        "skipped",
+        "skipped: a claim about an accelerator: no cpu result",
     )
     status, text = cell(matrix, "T01", "2.0.1+cu117 cuda")
     assert status == "skipped" and "CUDA unavailable" in text
@@ -221,18 +229,23 @@ def test_markdown_has_the_runs_a_row_per_claim_and_the_notes(tmp_path):
     assert [row[2:5] for row in rows] == [c.id for c in catalogue.tested()]
     assert (
         "| N05 | 'torch.nn only supports mini-batches': use unsqueeze(0) "
-        "| both | drift [3] | **FAILS [4]** |"
-        in lines
+        "| both | drift [3] | **FAILS [4]** |" in lines
     )
     # A table cell may not hold a raw "|": the failure message's is escaped.
     assert any(
-        line.startswith("- [4] 2.0.1+cu117: FAILS: AssertionError: LeNet accepted an unbatched "
-                        "input \\| expected a RuntimeError")
+        line.startswith(
+            "- [4] 2.0.1+cu117: FAILS: AssertionError: LeNet accepted an unbatched "
+            "input \\| expected a RuntimeError"
+        )
         for line in lines
     )
     run_rows = [line for line in lines if line.startswith("| 2.")]
     assert [row.split(" | ")[-3:] for row in run_rows] == [
-        ["cifar10: the offline copy (JPEG-compressed pixels)", "complete", "torch-2.14.1-cpu.json |"],
+        [
+            "cifar10: the offline copy (JPEG-compressed pixels)",
+            "complete",
+            "torch-2.14.1-cpu.json |",
+        ],
         ["", "complete", "torch-2.0.1-cpu.json |"],
     ]
 
@@ -396,8 +409,8 @@ def test_a_claims_file_of_another_schema_in_a_directory_is_an_error_not_skipped(
     result = cli(str(tmp_path))
     assert result.returncode == 2
     assert result.stderr == (
-        f"python -m blitz.report claims: error: {path}: schema 1, expected {matrix.SCHEMA}: written by another "
-        "version of blitz; run pytest --claims-json again\n"
+        f"python -m blitz.report claims: error: {path}: schema 1, expected {matrix.SCHEMA}: "
+        "written by another version of blitz; run pytest --claims-json again\n"
     )
 
 
@@ -589,8 +602,11 @@ def test_an_unknown_revision_is_named_with_its_claim(tmp_path):
     def change(document):
         document["claims"]["T01"]["revision"] = "2019"
 
-    with pytest.raises(ReportError, match=r"claim T01: unknown revision '2019' \(expected one of "
-                       r"snapshot, 2026, both\)"):
+    with pytest.raises(
+        ReportError,
+        match=r"claim T01: unknown revision '2019' \(expected one of "
+        r"snapshot, 2026, both\)",
+    ):
         report.load(mutated(tmp_path, change))
 
 

@@ -16,7 +16,7 @@ pytest_plugins = ["pytester"]
 
 # A claim with two tests (T14: the out-of-place op, and the claim itself), a drift claim whose
 # drift shows in one of its two tests (N10), and a claim in a second module only (A03).
-TENSORS = '''
+TENSORS = """
 import pytest
 
 
@@ -44,8 +44,8 @@ def test_zero_grad_prints_none(claim_report):
 @pytest.mark.claim("N11")
 def test_marked(device):
     pass
-'''
-AUTOGRAD = '''
+"""
+AUTOGRAD = """
 import pytest
 
 pytestmark = pytest.mark.claim("A03")
@@ -58,7 +58,7 @@ def test_gradients(device):
 @pytest.mark.claim("T14")
 def test_in_place_elsewhere(device):
     pass
-'''
+"""
 HARNESS = '''
 SUITE = """
 import pytest
@@ -98,7 +98,9 @@ def run(project: pytest.Pytester, *args: str, path: str = "claims.json") -> dict
     replace a file of the whole suite)."""
     (project.path / path).unlink(missing_ok=True)
     result = project.runpytest(f"--claims-json={path}", "--device", "cpu", *args)
-    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), result.stdout.str()
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), (
+        result.stdout.str()
+    )
     return json.loads((project.path / path).read_text())
 
 
@@ -126,7 +128,9 @@ def test_a_run_of_the_whole_suite_is_not_narrowed_and_its_cells_hold(project):
 def test_a_k_narrowed_run_reads_partial_and_never_replaces_the_full_file(project):
     full = run(project)
     text = (project.path / "claims.json").read_text()
-    result = project.runpytest("--claims-json", "claims.json", "--device", "cpu", "-k", "out_of_place")
+    result = project.runpytest(
+        "--claims-json", "claims.json", "--device", "cpu", "-k", "out_of_place"
+    )
     result.assert_outcomes(passed=1, deselected=7)
     assert (project.path / "claims.json").read_text() == text  # the full run's file, kept
     narrowed = json.loads((project.path / "claims.narrowed.json").read_text())
@@ -233,7 +237,8 @@ def test_an_incomplete_run_never_replaces_a_narrowed_runs_complete_file_either(p
     run(project, "-k", "out_of_place")
     text = (project.path / "claims.json").read_text()
     (project.path / "tests" / "test_zz_interrupt.py").write_text(
-        'import pytest\n\n@pytest.mark.claim("A01")\ndef test_ctrl_c():\n    raise KeyboardInterrupt\n'
+        'import pytest\n\n@pytest.mark.claim("A01")\n'
+        "def test_ctrl_c():\n    raise KeyboardInterrupt\n"
     )
     project.runpytest("--claims-json", "claims.json", no_reraise_ctrlc=True)
     assert (project.path / "claims.json").read_text() == text
@@ -271,8 +276,9 @@ def test_claims_are_read_from_markers_never_from_strings():
 
 
 def test_a_claim_id_that_is_not_a_literal_makes_every_claim_uncertain():
-    found = selection_files.claims_in_source("import pytest\nIDS = ['T01']\n"
-                                             "pytestmark = pytest.mark.claim(*IDS)\n")
+    found = selection_files.claims_in_source(
+        "import pytest\nIDS = ['T01']\npytestmark = pytest.mark.claim(*IDS)\n"
+    )
     assert found == {selection_files.EVERY_CLAIM}
     left = selection_files.LeftOut()
     left.add(selection_files.EVERY_CLAIM, Path("x.py"))
@@ -299,7 +305,7 @@ def test_a_data_root_outside_the_project_collects_the_same_items_in_both_forms(
         result.stdout.fnmatch_lines([f"rootdir: {project.path}", "configfile: pyproject.toml"])
 
 
-THEIR_CONFTEST = '''
+THEIR_CONFTEST = """
 def pytest_addoption(parser):
     parser.addoption("--device", default="gpu0", help="their own device option")
     parser.addoption("--claims-json", action="store_true", help="their own flag")
@@ -307,14 +313,16 @@ def pytest_addoption(parser):
 
 def pytest_report_header(config):
     return f"their device: {config.getoption('device')}"
-'''
+"""
 
 
 def test_a_project_with_its_own_device_option_runs_with_blitz_installed(pytester):
     """blitz's entry point loads (it is installed here) and takes no name such a project uses."""
     pytester.makeconftest(THEIR_CONFTEST)
-    pytester.makepyfile(test_theirs="def test_theirs(pytestconfig):\n"
-                                    "    assert pytestconfig.getoption('device') == 'gpu1'\n")
+    pytester.makepyfile(
+        test_theirs="def test_theirs(pytestconfig):\n"
+        "    assert pytestconfig.getoption('device') == 'gpu1'\n"
+    )
     result = pytester.runpytest_subprocess("--device", "gpu1", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["their device: gpu1"])
@@ -325,7 +333,7 @@ def test_a_project_with_its_own_device_option_runs_with_blitz_installed(pytester
 # An interrupt ends the whole run
 
 
-INTERRUPT_IN_CONFIGURE = '''
+INTERRUPT_IN_CONFIGURE = """
 import os
 import signal
 
@@ -335,7 +343,7 @@ import pytest
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     os.kill(os.getpid(), signal.SIGINT)
-'''
+"""
 
 
 @pytest.mark.parametrize("where", ["configure", "test"])
@@ -366,7 +374,9 @@ def _document(cells: dict[str, matrix.Cell], cuda: bool = False) -> matrix.RunDo
     claims = {}
     for claim in catalogue.tested():
         cell = cells.get(claim.id, matrix.Cell(matrix.NOT_RUN, "no test"))
-        cuda_cell = matrix.Cell(matrix.SKIPPED, "CUDA unavailable: no GPU") if claim.id in cells else cell
+        cuda_cell = (
+            matrix.Cell(matrix.SKIPPED, "CUDA unavailable: no GPU") if claim.id in cells else cell
+        )
         claims[claim.id] = matrix.ClaimResult(
             claim.id, claim.statement, claim.section, claim.kind,
             {"cpu": cell, "cuda": cuda_cell}, claim.revision,
@@ -384,7 +394,7 @@ LONG_ERROR = matrix.Cell(
 def test_the_matrix_fits_the_terminal(width):
     cells = {"T01": matrix.Cell(matrix.HOLDS), "C06": LONG_ERROR}
     lines = matrix.render(_document(cells, cuda=True), width=width)
-    table = lines[lines.index("") + 1:]
+    table = lines[lines.index("") + 1 :]
     rows = [line for line in table[: table.index("")]]
     assert len(rows) == 3 and all(len(line) <= width for line in rows)
 
@@ -401,13 +411,18 @@ def test_a_cut_cell_keeps_its_whole_text_in_its_footnote():
     row = next(line for line in lines if line.startswith("C06"))
     assert "…" in row
     number = row.rsplit("[", 1)[1].rstrip("]")
-    assert f"[{number}] error: /data/train.npz: array 'data' is corrupt (CRC); copy the file " \
+    assert (
+        f"[{number}] error: /data/train.npz: array 'data' is corrupt (CRC); copy the file "
         "again; not run: 1 slow: run with --run-slow" in lines
+    )
 
 
 def test_partial_is_counted_apart_from_holds():
     partial = matrix.summarize(
-        [matrix.TestOutcome("a", matrix.Outcome.PASSED), matrix.TestOutcome("b", matrix.Outcome.SKIPPED, "slow")]
+        [
+            matrix.TestOutcome("a", matrix.Outcome.PASSED),
+            matrix.TestOutcome("b", matrix.Outcome.SKIPPED, "slow"),
+        ]
     )
     assert partial.status == matrix.PARTIAL
     assert matrix.cell_text(partial) == "partial (1 of 2 tests ran)"
@@ -416,7 +431,9 @@ def test_partial_is_counted_apart_from_holds():
 
 
 def test_a_narrowed_cell_that_ran_all_it_collected_is_still_partial():
-    cell = matrix.summarize([matrix.TestOutcome("a", matrix.Outcome.PASSED)], narrowed="test paths: x.py")
+    cell = matrix.summarize(
+        [matrix.TestOutcome("a", matrix.Outcome.PASSED)], narrowed="test paths: x.py"
+    )
     assert cell.status == matrix.PARTIAL
     assert matrix.cell_text(cell) == "partial (1 test ran, narrowed run)"
 
