@@ -22,7 +22,7 @@ import pytest
 
 from blitz import devices
 from blitz.bench.grid import Case
-from blitz.report import ReportError, bench
+from blitz.report import ReportError, bench, plot
 
 DATA = Path(__file__).parent / "data" / "bench"
 ROOT = Path(__file__).resolve().parents[2]
@@ -285,7 +285,7 @@ def test_plot_is_written_as_png(tmp_path, capsys):
 
 def plotted(*paths: Path):
     """The speedup figure's axes for these files, and its lines by legend label."""
-    figure = bench.speedup_figure([bench.load_run(p) for p in paths])
+    figure = plot.speedup_figure([bench.load_run(p) for p in paths])
     assert figure is not None
     (axes,) = figure.axes
     return axes, {line.get_label(): line for line in axes.get_lines()}
@@ -410,3 +410,20 @@ def test_benchmark_run_saves_what_the_report_and_pytest_benchmark_compare_read(t
     assert compare.returncode == 0, compare.stderr
     assert "test_inference[cpu-eager-b4-w6]" in compare.stdout
     assert bench.load_run(saved).get("inference", "eager", 4, 6, "cpu") is not None
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
+    # matplotlib is the plot extra's: the report runs without it, --plot says what to install.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.delitem(sys.modules, "blitz.report.plot", raising=False)
+    with pytest.raises(
+        ReportError, match=r"^--plot needs matplotlib .*: pip install 'blitz\[plot\]'$"
+    ):
+        report_args = argparse.ArgumentParser()
+        bench.add_arguments(report_args)
+        parsed = report_args.parse_args(
+            [str(DATA / "cpu_cuda.json"), "--plot", str(tmp_path / "x.png")]
+        )
+        parsed.run(parsed)
+    assert not (tmp_path / "x.png").exists()

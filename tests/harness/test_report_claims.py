@@ -18,7 +18,7 @@ import pytest
 
 from blitz import claims as catalogue
 from blitz import matrix
-from blitz.report import ReportError
+from blitz.report import ReportError, claims_markdown
 from blitz.report import claims as report
 
 pytest_plugins = ["pytester"]
@@ -301,7 +301,7 @@ def test_a_file_without_revisions_takes_the_catalogues(tmp_path):
     assert run.claims["Z99"].revision == ""
     row = next(r for r in report.merge([run]).rows if r.claim_id == "Z99")
     assert row.revision == ""
-    assert "| Z99 | a claim from another catalogue | ? |" in report.render_markdown(
+    assert "| Z99 | a claim from another catalogue | ? |" in claims_markdown.render_markdown(
         report.merge([run])
     )
 
