@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # where they contain $FAKE_FAIL (a word), else 0; ruff does the same, its line starting "ruff";
 # python does nothing.
 FAKE_PYTEST = """#!/usr/bin/env bash
-if [ "$(basename "$0")" = ruff ]; then echo "ruff $*" >> "$FAKE_LOG"; else echo "$*" >> "$FAKE_LOG"; fi
+prefix=""
+if [ "$(basename "$0")" = ruff ]; then prefix="ruff "; fi
+echo "$prefix$*" >> "$FAKE_LOG"
 for arg in "$@"; do
     if [ -n "${FAKE_FAIL:-}" ] && [ "$arg" = "$FAKE_FAIL" ]; then exit 1; fi
 done
