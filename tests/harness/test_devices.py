@@ -3,6 +3,9 @@ settings and the suite's policy (full float32 unless a test is marked ``tf32_def
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch.torch_version import TorchVersion
@@ -115,3 +118,13 @@ def test_tf32_applies_settings_for_the_block_then_restores():
         assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
         assert devices.tf32_settings().describe() == "TF32 convolutions and matmuls"
     assert devices.tf32_settings() == before
+
+
+def test_the_library_loads_no_pytest():
+    # python -m blitz.train and every data-parallel worker import these: pytest is the plugin's.
+    modules = "blitz.devices, blitz.train, blitz.ddp, blitz.data, blitz.train_cli"
+    code = f"import sys, {modules}; print([m for m in ('pytest', '_pytest') if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert result.stdout == "[]\n"
