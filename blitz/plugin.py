@@ -78,7 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "claim(*ids): the catalogue ids (blitz.claims) this test checks"
     )
     config.addinivalue_line(
-        "markers", f"slow: a long-running claim, run with --run-slow or ${SLOW_ENV}=1"
+        "markers", f"slow: a long-running test, run with --run-slow or ${SLOW_ENV}=1"
     )
     is_worker = hasattr(config, "workerinput")
     selected = select_devices(config.getoption("blitz_device"))

@@ -6,6 +6,7 @@ that the plugin writes; and actionlint's verdict on it where the binary is insta
 from __future__ import annotations
 
 import configparser
+import functools
 import importlib.util
 import os
 import re
@@ -36,15 +37,7 @@ MERGING_ENV = "report"
 def tox_config(key: str) -> dict[str, str]:
     """``key`` for every env of tox.ini's env_list, as tox itself reads it (``tox config``):
     braces, factor conditions and section inheritance are tox's to resolve, not this test's."""
-    if shutil.which("tox") is None and importlib.util.find_spec("tox") is None:
-        pytest.skip("tox not installed: pip install -e '.[test]'")
-    result = subprocess.run(
-        [sys.executable, "-m", "tox", "config", "-e", "ALL", "-k", key, "-c", str(TOX_INI)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    config = configparser.ConfigParser(interpolation=None)
-    config.read_string(result.stdout)
+    config = _tox_config()
     envs = {
         section.removeprefix("testenv:"): config.get(section, key)
         for section in config.sections()
@@ -52,6 +45,22 @@ def tox_config(key: str) -> dict[str, str]:
     }
     envs.pop(".pkg", None)  # the env that builds blitz's wheel: not in env_list
     return envs
+
+
+@functools.lru_cache(maxsize=1)
+def _tox_config() -> configparser.ConfigParser:
+    """What ``tox config`` says of every env's base_python and commands (asked once)."""
+    if shutil.which("tox") is None and importlib.util.find_spec("tox") is None:
+        pytest.skip("tox not installed: pip install -e '.[test]'")
+    result = subprocess.run(
+        [sys.executable, "-m", "tox", "config", "-e", "ALL", "-k", "base_python", "commands",
+         "-c", str(TOX_INI)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(result.stdout)
+    return config
 
 
 def tox_python(base_python: str) -> str:

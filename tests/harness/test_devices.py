@@ -120,6 +120,7 @@ def test_tf32_applies_settings_for_the_block_then_restores():
     assert devices.tf32_settings() == before
 
 
+@pytest.mark.slow  # a fresh interpreter importing torch and torchvision: seconds
 def test_the_library_loads_no_pytest():
     # python -m blitz.train and every data-parallel worker import these: pytest is the plugin's.
     modules = "blitz.devices, blitz.train, blitz.ddp, blitz.data, blitz.train_cli"

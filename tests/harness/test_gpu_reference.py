@@ -85,6 +85,7 @@ def test_a_failing_step_says_its_exit_status(tmp_path):
     assert (outcome.status, outcome.returncode, outcome.failed) == ("FAILED (exit 3)", 3, True)
 
 
+@pytest.mark.slow  # waits out a real time limit
 def test_a_step_past_its_limit_gets_sigint_and_is_timed_out(tmp_path):
     code = """
         import time
@@ -104,6 +105,7 @@ def test_a_step_past_its_limit_gets_sigint_and_is_timed_out(tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # waits out a real time limit
 def test_sigint_reaches_the_processes_a_step_started(tmp_path):
     """The whole process group gets SIGINT (pytest-xdist's workers, ...), not the step alone."""
     child = textwrap.dedent(
@@ -129,6 +131,7 @@ def test_sigint_reaches_the_processes_a_step_started(tmp_path):
     assert "child interrupted" in (tmp_path / "tree.log").read_text()
 
 
+@pytest.mark.slow  # waits out a real time limit
 def test_a_step_that_ignores_sigint_is_killed_after_the_grace_period(tmp_path):
     code = """
         import signal, time
@@ -155,6 +158,7 @@ def test_a_step_gets_no_time_once_the_deadline_is_near(tmp_path):
     assert (tmp_path / "late.log").read_text().startswith("not run:")
 
 
+@pytest.mark.slow  # waits out a real time limit
 def test_the_deadline_shortens_a_step_limit(tmp_path):
     code = "import time\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    pass"
     step = runner.Step("long", 300, python(code), "long.log")
