@@ -113,7 +113,7 @@ def _cut(text: str) -> str:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` when JSON holds it exactly (no NaN, string keys), else ``{"probe_error"}``."""
+    """``value`` when JSON can hold it (``allow_nan=False``), else a ``{"probe_error"}``."""
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:

@@ -380,5 +380,14 @@ class Sandbox:
             "cifar10_test_subset": self.cifar10_test_subset,
             "pretrained": list(self.pretrained),
             "network_refused": list(self.network),
-            "matplotlib_backend": "agg",
+            "matplotlib_backend": self.matplotlib_backend(),
         }
+
+    @staticmethod
+    def matplotlib_backend() -> str | None:
+        """The backend matplotlib uses (Agg, unless a script switched), None where the script
+        never imported matplotlib."""
+        matplotlib = sys.modules.get("matplotlib")
+        if matplotlib is None:
+            return None
+        return str(matplotlib.get_backend()).lower()
