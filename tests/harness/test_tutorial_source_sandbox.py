@@ -202,3 +202,24 @@ def test_a_hook_runs_when_its_module_is_imported(tmp_path, monkeypatch):
 
     assert seen == [1] and blitz_hooked_module.VALUE == 2  # patched before the import returned
     monkeypatch.delitem(sys.modules, "blitz_hooked_module")
+
+
+def test_official_files_serve_a_download_call_through_torchvisions_own_class(
+    tmp_path, monkeypatch
+):
+    """What torchvision prints for files already there is the tutorial's output too."""
+    calls = []
+
+    class Torchvisions(torchvision.datasets.CIFAR10):
+        def __init__(self, root, train=True, transform=None, download=False):
+            calls.append((root, train, download))
+            self.data, self.targets = np.zeros((10, 32, 32, 3), np.uint8), list(range(10))
+
+    monkeypatch.setattr(data, "official_faults", lambda root: [])
+    sandbox = Sandbox()
+    sandbox._cifar10_source = data.Cifar10Source(data.OFFICIAL, tmp_path)
+    sandbox.cifar10 = {"calls": [], "copy": data.OFFICIAL}
+    datasets = types.SimpleNamespace(CIFAR10=Torchvisions)
+    sandbox._patch_datasets(datasets)
+    datasets.CIFAR10(root="./data", train=False, download=True)
+    assert calls == [(str(tmp_path), False, True)]  # blitz's root, the tutorial's download
