@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-# Copies of CIFAR-10 / weights: where they came from.
+# Where pretrained weights came from: each entry of the facts' "pretrained" says one of these.
 HUB_CACHE = "hub-cache"
 RANDOM_INIT = "random-init"
 DOWNLOAD = "download"
