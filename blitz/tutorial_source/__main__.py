@@ -25,38 +25,77 @@ def parser() -> argparse.ArgumentParser:
         description="Run the 60 Minute Blitz's own scripts from a pytorch/tutorials checkout, "
         "cell by cell, as the tutorial's build ran them, in a sandbox without network.",
     )
-    p.add_argument("sources", nargs="+", metavar="[LABEL=]PATH",
-                   help="a pytorch/tutorials checkout or its beginner_source/blitz folder; "
-                   "LABEL defaults to the checkout's short commit, else the folder's name")
-    p.add_argument("--script", action="append", choices=list(SCRIPTS), dest="names",
-                   help="run only this script (repeatable). Default: all five")
-    p.add_argument("--seed", type=int, default=42,
-                   help="torch.manual_seed before each script. Default: 42, as the build did")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="[LABEL=]PATH",
+        help="a pytorch/tutorials checkout or its beginner_source/blitz folder; "
+        "LABEL defaults to the checkout's short commit, else the folder's name",
+    )
+    p.add_argument(
+        "--script",
+        action="append",
+        choices=list(SCRIPTS),
+        dest="names",
+        help="run only this script (repeatable). Default: all five",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="torch.manual_seed before each script. Default: 42, as the build did",
+    )
     p.add_argument("--no-seed", action="store_true", help="do not seed at all")
-    p.add_argument("--subset", type=int, metavar="N",
-                   help="serve only the first N CIFAR-10 training images. Default: all 50,000")
-    p.add_argument("--test-subset", type=int, metavar="N",
-                   help="serve only the first N CIFAR-10 test images. Default: all 10,000")
-    p.add_argument("--cifar10-root", metavar="DIR",
-                   help="where CIFAR-10 is (torchvision's files or the offline train.npz + "
-                   "test.npz). Default: $BLITZ_DATA_ROOT, then blitz's default root")
-    p.add_argument("--allow-download", action="store_true",
-                   help="let CIFAR-10 and pretrained weights download. Default: no network")
-    p.add_argument("--probe", action="append", default=[], metavar="MODULE:ATTR",
-                   help="a probe to run after each cell (repeatable)")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="kill a script still running after S seconds. Default: no limit")
+    p.add_argument(
+        "--subset",
+        type=int,
+        metavar="N",
+        help="serve only the first N CIFAR-10 training images. Default: all 50,000",
+    )
+    p.add_argument(
+        "--test-subset",
+        type=int,
+        metavar="N",
+        help="serve only the first N CIFAR-10 test images. Default: all 10,000",
+    )
+    p.add_argument(
+        "--cifar10-root",
+        metavar="DIR",
+        help="where CIFAR-10 is (torchvision's files or the offline train.npz + "
+        "test.npz). Default: $BLITZ_DATA_ROOT, then blitz's default root",
+    )
+    p.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="let CIFAR-10 and pretrained weights download. Default: no network",
+    )
+    p.add_argument(
+        "--probe",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="a probe to run after each cell (repeatable)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="kill a script still running after S seconds. Default: no limit",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="write the runs as JSON")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="print each cell's output and warnings too")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="print each cell's output and warnings too"
+    )
     return p
 
 
 def describe(run: ScriptRun, verbose: bool = False) -> list[str]:
     wall = run.timings.get("wall_s")
-    lines = [f"  {run.name:16s} {run.status:12s}"
-             + (f" {wall:7.1f} s" if wall is not None else "")
-             + (f"  {len(run.cells)} cells" if run.status != MISSING else "")]
+    lines = [
+        f"  {run.name:16s} {run.status:12s}"
+        + (f" {wall:7.1f} s" if wall is not None else "")
+        + (f"  {len(run.cells)} cells" if run.status != MISSING else "")
+    ]
     if run.error:
         lines.append(f"    {run.error.splitlines()[0] if run.error else ''}")
     for cell in run.errors:
@@ -67,8 +106,11 @@ def describe(run: ScriptRun, verbose: bool = False) -> list[str]:
     cifar10 = facts.get("cifar10")
     if cifar10:
         served = cifar10.get("description") or cifar10.get("error", "?")
-        caps = [f"{split} split capped at {facts[f'cifar10_{split}_subset']}"
-                for split in ("train", "test") if facts.get(f"cifar10_{split}_subset")]
+        caps = [
+            f"{split} split capped at {facts[f'cifar10_{split}_subset']}"
+            for split in ("train", "test")
+            if facts.get(f"cifar10_{split}_subset")
+        ]
         lines.append("; ".join([f"    CIFAR-10: {served}", *caps]))
     for weights in facts.get("pretrained", ()):
         lines.append(f"    pretrained weights {Path(weights['file']).name}: {weights['source']}")

@@ -31,8 +31,8 @@ script).
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import importlib
 import importlib.metadata

@@ -16,24 +16,18 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from support import SMALL, write_copy
 
 from blitz import data
 from blitz.tutorial_source import sandbox as sandbox_module
 from blitz.tutorial_source.sandbox import RandomInit, Sandbox, is_loopback
 
-SMALL = {"train": 24, "test": 12}
-
 
 @pytest.fixture
-def small_copy(tmp_path, monkeypatch) -> Path:
+def small_copy(tmp_path, small_sizes) -> Path:
     """A tiny offline copy of CIFAR-10 (24 + 12 images) that blitz.data accepts."""
-    monkeypatch.setattr(data, "SPLIT_SIZES", dict(SMALL))
     root = tmp_path / "cifar10"
-    root.mkdir()
-    rng = np.random.default_rng(0)
-    for split, n in SMALL.items():
-        images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
-        np.savez_compressed(root / f"{split}.npz", data=images, labels=np.arange(n) % 10)
+    write_copy(root)
     return root
 
 
@@ -204,9 +198,7 @@ def test_a_hook_runs_when_its_module_is_imported(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "blitz_hooked_module")
 
 
-def test_official_files_serve_a_download_call_through_torchvisions_own_class(
-    tmp_path, monkeypatch
-):
+def test_official_files_serve_a_download_call_through_torchvisions_own_class(tmp_path, monkeypatch):
     """What torchvision prints for files already there is the tutorial's output too."""
     calls = []
 
