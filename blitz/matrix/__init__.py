@@ -23,6 +23,7 @@ atomically; ``load`` reads and validates it, naming the file and the fault.
 
 from blitz.matrix.files import dump, from_json, load, read_json
 from blitz.matrix.model import (
+    ABSENT,
     ACCELERATOR_ONLY,
     DRIFT,
     ERROR,
@@ -33,11 +34,13 @@ from blitz.matrix.model import (
     NO_RESULT,
     NOT_RUN,
     PARTIAL,
+    READABLE_SCHEMAS,
     REVISION_WIDTH,
     SCHEMA,
     SKIPPED,
     STATUS_MEANINGS,
     STATUSES,
+    TUTORIAL_PREFIX,
     Cell,
     ClaimResult,
     Device,
@@ -70,6 +73,7 @@ from blitz.matrix.text import (
 )
 
 __all__ = [
+    "ABSENT",
     "ACCELERATOR_ONLY",
     "CELL_WIDTH",
     "DRIFT",
@@ -82,6 +86,7 @@ __all__ = [
     "NO_RESULT",
     "NOT_RUN",
     "PARTIAL",
+    "READABLE_SCHEMAS",
     "REVISION_WIDTH",
     "SCHEMA",
     "SKIPPED",
@@ -94,6 +99,7 @@ __all__ = [
     "MatrixFileError",
     "Outcome",
     "RunDocument",
+    "TUTORIAL_PREFIX",
     "TestOutcome",
     "catalogue_revision",
     "cell_text",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from blitz import claims as catalogue
 from blitz.matrix.model import (
-    SCHEMA,
+    READABLE_SCHEMAS,
     STATUSES,
     Cell,
     ClaimResult,
@@ -67,10 +67,11 @@ def from_json(doc: object, path: Path) -> RunDocument:
     check = _Checker(path)
     check.kind(doc, dict, "the document")
     schema = doc.get("schema")
-    if schema != SCHEMA:
+    if schema not in READABLE_SCHEMAS:
         found = "no 'schema'" if schema is None else f"schema {schema!r}"
         raise MatrixFileError(
-            f"{path}: {found}, expected {SCHEMA}: written by another version of blitz; "
+            f"{path}: {found}, expected {' or '.join(map(str, READABLE_SCHEMAS))}: written by "
+            "another version of blitz; "
             "run pytest --claims-json again"
         )
     for key in ("torch", "torchvision", "python", "platform"):

@@ -9,11 +9,13 @@ from pathlib import Path
 from blitz import claims as catalogue
 
 # The JSON's version: 2 added error, ran/skipped counts and completeness; 3 added partial,
-# not run, deselected counts, the not-run reason and the run's selection.
-SCHEMA = 3
+# not run, deselected counts, the not-run reason and the run's selection; 4 added absent and the
+# tutorial columns (``tutorial:LABEL``). A file of schema 3 reads as it is (it has neither).
+SCHEMA = 4
+READABLE_SCHEMAS = (3, 4)
 
-FAILS, ERROR, DRIFT, PARTIAL, HOLDS, SKIPPED, NOT_RUN = (
-    "fails", "error", "drift", "partial", "holds", "skipped", "not_run",
+FAILS, ERROR, DRIFT, PARTIAL, HOLDS, SKIPPED, ABSENT, NOT_RUN = (
+    "fails", "error", "drift", "partial", "holds", "skipped", "absent", "not_run",
 )  # fmt: skip
 # What each status means: the one table the code and the README use, worst first.
 STATUS_MEANINGS = {
@@ -28,8 +30,9 @@ STATUS_MEANINGS = {
     ),
     PARTIAL: (
         "the tests that ran passed, but not all of the claim's tests ran (a slow test not "
-        "selected, -k, a deselection, a narrowed run): how many ran and why not the others; "
-        "never counted as holds"
+        "selected, -k, a deselection, a narrowed run), or part of it could not be checked (a "
+        "tutorial column's quick run or other seed): what did not run and why; never counted "
+        "as holds"
     ),
     HOLDS: (
         "every test of the claim on that device ran and passed (in a narrowed run: none of its "
@@ -39,12 +42,16 @@ STATUS_MEANINGS = {
         "none of its tests ran: no GPU, a slow claim not selected, no data, or a claim with no "
         "verdict on that device (about the host: no cuda verdict; about a GPU: no cpu verdict)"
     ),
+    ABSENT: (
+        "a tutorial column only: the revision run does not state the claim in its code; the "
+        "note says what was looked for"
+    ),
     NOT_RUN: "the run did not select any test of the claim (not collected, or deselected)",
 }
 STATUSES = tuple(STATUS_MEANINGS)
 LABELS = {
     FAILS: "FAILS", ERROR: "error", DRIFT: "drift", PARTIAL: "partial", HOLDS: "holds",
-    SKIPPED: "skipped", NOT_RUN: "not run",
+    SKIPPED: "skipped", ABSENT: "absent", NOT_RUN: "not run",
 }  # fmt: skip
 
 
@@ -52,12 +59,16 @@ class Outcome:
     """What a single test did, as the plugin records it (``TestOutcome.outcome``): a vocabulary of
     its own, apart from a cell's statuses, and never written to the JSON (a cell's counts are).
     PENDING: collected, no result (a run that stopped first leaves it so); DESELECTED:
-    collected, then left out by the run's selection."""
+    collected, then left out by the run's selection; ABSENT: a tutorial column's check of a claim
+    that the revision does not state (skipped, saying what was looked for)."""
 
     PASSED, FAILED, ERRORED = "passed", "failed", "errored"
-    SKIPPED, DESELECTED, PENDING = "skipped", "deselected", "pending"
-    ALL = (PASSED, FAILED, ERRORED, SKIPPED, DESELECTED, PENDING)
+    SKIPPED, DESELECTED, PENDING, ABSENT = "skipped", "deselected", "pending", "absent"
+    ALL = (PASSED, FAILED, ERRORED, SKIPPED, DESELECTED, PENDING, ABSENT)
 
+
+# A tutorial column's name: the prefix, then the source's label (``tutorial:2793639``).
+TUTORIAL_PREFIX = "tutorial:"
 
 # The cell of a claim that by its nature has no verdict on a device.
 HOST_ONLY = "a claim about the host (CPU-only): no {device} result"
@@ -81,6 +92,9 @@ class TestOutcome:
     reason: str = ""  # why it failed, errored, was skipped or deselected
     drift: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What a test that passed could not check in this run (a tutorial column's golden in a run
+    # with another seed, the full protocol in a quick run): its cell is then partial.
+    unchecked: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -151,12 +165,12 @@ def summarize(tests: list[TestOutcome], narrowed: str = "") -> Cell:
         test.reason = NO_RESULT
     passed, not_run = (
         by[Outcome.PASSED],
-        by[Outcome.SKIPPED] + by[Outcome.DESELECTED] + by[Outcome.PENDING],
+        by[Outcome.SKIPPED] + by[Outcome.DESELECTED] + by[Outcome.PENDING] + by[Outcome.ABSENT],
     )
     counts = dict(
         tests=tuple(sorted(t.nodeid for t in tests)),
         ran=len(passed) + len(by[Outcome.FAILED]) + len(by[Outcome.ERRORED]),
-        skipped=len(by[Outcome.SKIPPED]),
+        skipped=len(by[Outcome.SKIPPED]) + len(by[Outcome.ABSENT]),
         deselected=len(by[Outcome.DESELECTED]) + len(by[Outcome.PENDING]),
     )
     reasons = [counted_reasons(not_run)] if not_run else []
@@ -173,12 +187,18 @@ def summarize(tests: list[TestOutcome], narrowed: str = "") -> Cell:
         note = "; ".join(unique(t.reason for t in by[Outcome.ERRORED]))
         return Cell(ERROR, note, not_run_reason=reason, **counts)
     if not passed:
-        if by[Outcome.SKIPPED]:
-            note = "; ".join(unique(t.reason for t in by[Outcome.SKIPPED]))
+        if by[Outcome.ABSENT] and not by[Outcome.SKIPPED]:
+            note = "; ".join(unique(t.reason for t in by[Outcome.ABSENT]))
+            return Cell(ABSENT, note, not_run_reason=reason, **counts)
+        if by[Outcome.SKIPPED] or by[Outcome.ABSENT]:
+            note = "; ".join(unique(t.reason for t in by[Outcome.SKIPPED] + by[Outcome.ABSENT]))
             return Cell(SKIPPED, note, not_run_reason=reason, **counts)
         return Cell(NOT_RUN, reason, not_run_reason=reason, **counts)
     drift = unique(n for t in passed for n in t.drift)
     notes = unique(n for t in passed for n in t.notes)
+    unchecked = unique(n for t in passed for n in t.unchecked)
+    if unchecked:
+        reason = "; ".join([f"not checked: {u}" for u in unchecked] + ([reason] if reason else []))
     if reason:
         note = "; ".join([f"drift: {d}" for d in drift] + notes)
         return Cell(PARTIAL, note, not_run_reason=reason, **counts)
@@ -187,6 +207,9 @@ def summarize(tests: list[TestOutcome], narrowed: str = "") -> Cell:
 
 def no_verdict(claim: catalogue.Claim, device: str) -> Cell | None:
     """The cell of a claim that has no verdict on ``device`` by its nature, else None."""
+    if device.startswith(TUTORIAL_PREFIX):
+        # The tutorial's scripts run on this machine: a claim about the host is theirs to show.
+        return Cell(SKIPPED, ACCELERATOR_ONLY.format(device=device)) if claim.accelerator else None
     if claim.cpu_only and device != "cpu":
         return Cell(SKIPPED, HOST_ONLY.format(device=device))
     if claim.accelerator and device == "cpu":
@@ -201,6 +224,8 @@ def label(status: str) -> str:
 def ran_text(cell: Cell) -> str:
     """How many of a cell's tests ran, where not all of them: ``2 of 4 tests ran``."""
     if cell.ran == cell.total:
+        if cell.not_run_reason.startswith("not checked: "):
+            return cell.not_run_reason.split("; ")[0]
         return f"{plural(cell.ran, 'test')} ran, narrowed run"
     return f"{cell.ran} of {cell.total} tests ran"
 
@@ -224,7 +249,14 @@ def footnote_text(cell: Cell) -> str:
     if cell.status in (HOLDS, PARTIAL) and cell.note:
         parts.append(cell.note)
     if cell.ran and cell.not_run_reason:
-        parts.append(f"not run: {cell.not_run_reason}")
+        reasons = cell.not_run_reason.split("; ")
+        unchecked = [r for r in reasons if r.startswith("not checked: ")]
+        others = [r for r in reasons if not r.startswith("not checked: ")]
+        if unchecked and cell.ran == cell.total:
+            unchecked = unchecked[1:]  # the first is the cell's own text (ran_text)
+        parts += unchecked
+        if others:
+            parts.append(f"not run: {'; '.join(others)}")
     return "; ".join(parts)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import textwrap
 
 from blitz.matrix.model import (
+    ACCELERATOR_ONLY,
+    HOST_ONLY,
     NOT_RUN,
     REVISION_WIDTH,
     SKIPPED,
@@ -45,9 +47,15 @@ def column_widths(width: int | None, columns: int) -> tuple[int, int]:
     return statement, cell
 
 
+def no_verdict_notes(device: Device) -> set[str]:
+    """The notes of the cells that have no verdict on ``device`` by their nature."""
+    return {HOST_ONLY.format(device=device.type), ACCELERATOR_ONLY.format(device=device.type)}
+
+
 def device_columns(document: RunDocument) -> tuple[list[str], list[Device]]:
     """The devices that get a column, and the missing ones that do not: a device that is not
-    here and has nothing but skipped cells is one line above the table, with the reason."""
+    here and has nothing but skipped cells is one line above the table, with the reason, and so
+    is one where the run selected no test (a run of the tutorial columns alone)."""
     shown, hidden = [], []
     for device in document.devices:
         cells = [
@@ -55,6 +63,11 @@ def device_columns(document: RunDocument) -> tuple[list[str], list[Device]]:
         ]
         if not device.available and all(c.status in (SKIPPED, NOT_RUN) for c in cells):
             hidden.append(device)
+        elif device.available and all(
+            c.status == NOT_RUN or (c.status == SKIPPED and c.note in no_verdict_notes(device))
+            for c in cells
+        ):
+            hidden.append(device)  # a run of the tutorial columns alone (-m tutorial)
         else:
             shown.append(device.type)
     return shown, hidden
@@ -137,7 +150,12 @@ def render(document: RunDocument, width: int | None = None) -> list[str]:
             f"{d.type} ({d.name})" if d.available else f"{d.type} (unavailable)"
             for d in document.devices
         ),
-        *(f"{d.type}: no column, not here: {d.reason}" for d in missing),
+        *(
+            f"{d.type}: no column, not here: {d.reason}"
+            if not d.available
+            else f"{d.type}: no column: the run selected none of its tests"
+            for d in missing
+        ),
         *(f"{key}: {value}" for key, value in document.facts.items()),
     ]
     if not document.complete:

@@ -138,7 +138,7 @@ def test_json_has_the_documented_shape(suite):
     assert {"torchvision", "python", "platform"} <= doc.keys()
     assert [d["type"] for d in doc["devices"]] == devices.candidate_devices()
     assert doc["run"] == {"dataset": "a small one"}
-    assert doc["schema"] == 3
+    assert doc["schema"] == 4
     assert doc["complete"] is True and doc["exit_status"] == 1 and doc["incomplete_reason"] == ""
     assert doc["narrowed"] is False and doc["selection"] == []
     # every claim the catalogue tests, those of no test here not run
