@@ -5,11 +5,16 @@ a directory stands for every ``*.json`` in it (``tox`` leaves one per env in ``.
 The merged matrix has a row per catalogue claim and a column per torch version, newest first —
 a column per torch version and device where the runs had more than one device available. A
 claim that a run did not test shows as ``not run``, so every claim id appears for every version.
+A run with ``--tutorial-source`` also has a column per tutorial revision, ``tutorial:LABEL``: the
+tutorial's own scripts at that revision, run under the run's torch (``tutorial:2793639 (torch
+2.14.1)``); the same revision under two torch versions is two columns. ``--revisions-markdown
+PATH`` writes those columns alone as a page, a column per revision (``blitz.report.revisions``).
 Each row says which revision of the tutorial states the claim (``blitz.claims``): the seeded
 snapshot, the May 2026 revision, or both.
 
 A cell has one of ``blitz.matrix``'s statuses (``STATUS_MEANINGS``): ``holds``, ``partial``,
-``FAILS``, ``error``, ``drift``, ``skipped`` or ``not run``; a run that did not finish is marked
+``FAILS``, ``error``, ``drift``, ``skipped``, ``absent`` (a tutorial column only: the revision
+does not state the claim) or ``not run``; a run that did not finish is marked
 incomplete in the runs table and in its column's header, and one narrowed to part of the suite
 (``-k``, test paths, ...) narrowed. The reason, the drift note or the finding behind a cell is a
 numbered note, listed under the table per claim, so a drift claim reads as its behaviour version
@@ -22,7 +27,7 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from blitz import claims as catalogue
@@ -58,19 +63,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Also write the merged matrix as Markdown to PATH. Default: terminal only.",
     )
+    parser.add_argument(
+        "--revisions-markdown",
+        metavar="PATH",
+        default=None,
+        help=(
+            "Also write the tutorial columns (runs with pytest --tutorial-source) as Markdown to "
+            "PATH: a row per claim, a column per tutorial revision (and torch version, where "
+            "one revision ran under several), in the order the files give them. Default: none."
+        ),
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from blitz.report.claims_markdown import render_markdown
+    from blitz.report.revisions import render_revisions
+
     runs = [load(path) for path in expand(args.files)]
+    pages = []
+    if args.revisions_markdown:  # first: no tutorial column is an error before any output
+        pages.append((args.revisions_markdown, render_revisions(runs, args.files)))
     merged = merge(runs)
     print("\n".join(render_text(merged)))
     if args.markdown:
-        from blitz.report.claims_markdown import render_markdown
-
-        path = Path(args.markdown)
+        pages.insert(0, (args.markdown, render_markdown(merged)))
+    for name, text in pages:
+        path = Path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_markdown(merged), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         print(f"\nwrote {path}")
     return 0
 
@@ -150,11 +171,30 @@ def load(path: Path) -> matrix.RunDocument:
 # Merging runs into one matrix
 
 
+# A tutorial column's key, in a run's devices and its cells: ``tutorial:LABEL``, the verdicts of
+# the tutorial's own scripts at one revision (LABEL: a short commit, a folder's name, a git ref).
+TUTORIAL = matrix.TUTORIAL_PREFIX
+
+
+def is_tutorial(device: str | None) -> bool:
+    return device is not None and device.startswith(TUTORIAL)
+
+
+def tutorial_columns(run: matrix.RunDocument) -> list[str]:
+    """The run's tutorial columns (``tutorial:LABEL``), in the order of its devices."""
+    return [d.type for d in run.devices if is_tutorial(d.type)]
+
+
 @dataclass
 class Column:
     run: matrix.RunDocument
     device: str | None  # None: one column per run, the result on whichever device ran the claim
     label: str
+
+    @property
+    def tutorial(self) -> str:
+        """The tutorial revision's LABEL of a tutorial column; "" for a device's."""
+        return self.device[len(TUTORIAL) :] if is_tutorial(self.device) else ""
 
 
 @dataclass
@@ -209,16 +249,36 @@ def version_key(version: str) -> tuple:
 
 
 def merge(runs: list[matrix.RunDocument]) -> Matrix:
-    """The runs side by side: a row per claim, a column per run (and device, where several)."""
+    """The runs side by side: a row per claim, a column per run (and device, where several),
+    then a column per tutorial revision of the run (``tutorial:LABEL (torch VERSION)``).
+
+    Every run gets a column for every device that one of the runs had (a device it lacked reads
+    ``not run``); a tutorial column only where the run has it, and a run with nothing but
+    tutorial columns gets no device column.
+    """
     runs = sorted(runs, key=lambda r: (version_key(r.torch), str(r.path)))
-    labels = _labels(runs)
-    devices = matrix.unique(d for r in runs for d in r.available)
+    labels = run_labels(runs)
+    devices = matrix.unique(d for r in runs for d in r.available if not is_tutorial(d))
     split = len(devices) > 1
-    columns = [
-        Column(run, device, f"{labels[id(run)]} {device}" if split else labels[id(run)])
-        for run in runs
-        for device in (devices if split else [None])
-    ]
+    columns = []
+    for run in runs:
+        label = labels[id(run)]
+        if not run.devices or not all(is_tutorial(d.type) for d in run.devices):
+            columns += [
+                Column(run, device, f"{label} {device}" if split else label)
+                for device in (devices if split else [None])
+            ]
+        columns += [Column(run, t, f"{t} (torch {label})") for t in tutorial_columns(run)]
+    return tabulate(runs, columns, labels, devices if split else [])
+
+
+def tabulate(
+    runs: list[matrix.RunDocument],
+    columns: list[Column],
+    labels: dict[int, str],
+    devices: list[str],
+) -> Matrix:
+    """The matrix of ``columns``: a row per claim, a cell per column, the notes numbered."""
     notes: dict[tuple[str, str], Note] = {}
     rows = []
     for claim_id, statement, kind, revision in _claim_rows(runs):
@@ -236,10 +296,10 @@ def merge(runs: list[matrix.RunDocument]) -> Matrix:
                 number = note.number
             cells.append(MergedCell(cell.status, short_label(cell), number))
         rows.append(Row(claim_id, statement, kind, cells, revision))
-    return Matrix(runs, columns, rows, list(notes.values()), devices if split else [], labels)
+    return Matrix(runs, columns, rows, list(notes.values()), devices, labels)
 
 
-def _labels(runs: list[matrix.RunDocument]) -> dict[int, str]:
+def run_labels(runs: list[matrix.RunDocument]) -> dict[int, str]:
     """A run's label is its torch version, with the file's name where two runs share one, and
     ``(incomplete)`` where the run did not finish, ``(narrowed)`` where it ran part of the
     suite."""
@@ -286,19 +346,27 @@ def _cell(column: Column, claim_id: str) -> matrix.Cell | None:
 def _one_device(run: matrix.RunDocument, results: dict[str, matrix.Cell]) -> matrix.Cell | None:
     """With one device per run: its result, or — for a claim with no test on it (a claim about
     the host on a machine with only a GPU) — the result on the device the claim's tests are
-    for."""
-    order = run.available + [d for d in results if d not in run.available]
+    for. A tutorial column is never a device's result."""
+    order = [d for d in matrix.unique([*run.available, *results]) if not is_tutorial(d)]
     cells = [results[d] for d in order if d in results]
     tested = [cell for cell in cells if cell.tests]
     return (tested or cells or [None])[0]
 
 
 def short_label(cell: matrix.Cell) -> str:
-    """A cell's label in the table: the status, with how many of its tests ran when not all."""
+    """A cell's label in the table: the status, with how many of its tests ran when not all (or
+    ``unchecked`` where all ran but part of the claim could not be checked: a tutorial column)."""
     text = matrix.label(cell.status)
     if cell.status == matrix.PARTIAL:
-        text += f" ({cell.ran} of {cell.total})" if cell.ran < cell.total else " (narrowed)"
+        if cell.ran < cell.total:
+            text += f" ({cell.ran} of {cell.total})"
+        else:
+            text += " (unchecked)" if _unchecked(cell) else " (narrowed)"
     return text
+
+
+def _unchecked(cell: matrix.Cell) -> bool:
+    return cell.not_run_reason.startswith("not checked: ")
 
 
 def note_text(cell: matrix.Cell) -> str:
@@ -308,7 +376,10 @@ def note_text(cell: matrix.Cell) -> str:
     if not (cell.note or cell.not_run_reason) or (cell.status == matrix.NOT_RUN and not cell.tests):
         return ""  # no test of the claim in that run: the label says it all
     text = matrix.cell_text(cell)
-    extra = matrix.footnote_text(cell)
+    rest = cell
+    if cell.ran == cell.total and _unchecked(cell):  # the cell's text names the first already
+        rest = replace(cell, not_run_reason="; ".join(cell.not_run_reason.split("; ")[1:]))
+    extra = matrix.footnote_text(rest)
     if extra:
         text = f"{text}: {extra}"
     if cell.status in (matrix.FAILS, matrix.ERROR) and cell.tests:
@@ -329,14 +400,22 @@ def column_counts(merged: Matrix) -> list[dict[str, int]]:
 
 
 def layout_line(merged: Matrix) -> str:
+    tutorial = (
+        " A column tutorial:LABEL (torch VERSION) is the tutorial's own scripts at revision "
+        "LABEL, run under that torch: absent where that revision does not state the claim."
+        if any(c.tutorial for c in merged.columns)
+        else ""
+    )
     if merged.devices:
-        return "A column per torch version and device (" + ", ".join(merged.devices) + ")."
-    available = matrix.unique(d for r in merged.runs for d in r.available)
+        return (
+            "A column per torch version and device (" + ", ".join(merged.devices) + ")." + tutorial
+        )
+    available = matrix.unique(d for r in merged.runs for d in r.available if not is_tutorial(d))
     only = available[0] if available else "no device"
     return (
         f"A column per torch version: every run had only {only} available, so a cell is the "
         f"claim's result on {only}, or, for a claim with no test on {only}, on the device it is "
-        "for (skipped, with the reason)."
+        "for (skipped, with the reason)." + tutorial
     )
 
 

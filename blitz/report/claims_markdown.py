@@ -1,5 +1,7 @@
 """The merged claims matrix as a Markdown page (``python -m blitz.report claims --markdown PATH``):
-the runs, the table, and the notes per claim; ``docs/claims-by-version.md`` is one."""
+the runs, the table, and the notes per claim; ``docs/claims-by-version.md`` is one. Its parts
+(the legends, the table, the notes) also make the page of tutorial revisions
+(``blitz.report.revisions``)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,64 @@ from blitz import matrix
 from blitz.report.claims import Matrix, column_counts, layout_line, notes_by_claim, run_state
 
 
-def _md(text: str) -> str:
+def md(text: str) -> str:
     """Text safe inside a Markdown table cell or list item."""
     return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
 
 
+def status_legend() -> list[str]:
+    """What each status means, a list item each, worst first (``matrix.STATUS_MEANINGS``)."""
+    return [
+        f"- **{matrix.label(status)}**: {md(meaning)}"
+        for status, meaning in matrix.STATUS_MEANINGS.items()
+    ]
+
+
+REVISION_LEGEND = (
+    "The *revision* column says which revision of the tutorial states the claim: "
+    "**snapshot** (the seeded snapshot the suite was written from; its code or wording was "
+    "replaced in May 2026), **2026** (the May 2026 revision, the live tutorial) or **both**. "
+    "The goldens are the snapshot's printed values: the live pages are built without a "
+    "seed and print other numbers at every build."
+)
+
+
+def table_lines(merged: Matrix) -> list[str]:
+    """The table: a row per claim (id, statement, revision, a cell per column), then the totals;
+    FAILS and error in bold."""
+    out = [
+        "| id | claim | revision | " + " | ".join(md(c.label) for c in merged.columns) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in merged.columns) + " |",
+    ]
+    for row in merged.rows:
+        cells = []
+        for cell in row.cells:
+            bold = cell.status in (matrix.FAILS, matrix.ERROR)
+            cells.append(f"**{cell.shown}**" if bold else cell.shown)
+        revision = md(row.revision) if row.revision else "?"
+        out.append(
+            f"| {row.claim_id} | {md(row.statement)} | {revision} | " + " | ".join(cells) + " |"
+        )
+    totals = [md(matrix.count_text(c)) for c in column_counts(merged)]
+    out.append("| | *total* | | " + " | ".join(totals) + " |")
+    return out
+
+
+def notes_lines(merged: Matrix) -> list[str]:
+    """The notes section: per claim, its statement, then each numbered note and its columns."""
+    statements = {row.claim_id: row.statement for row in merged.rows}
+    out = ["## Notes", ""]
+    for claim_id, notes in notes_by_claim(merged):
+        out.append(f"**{claim_id}** {md(statements.get(claim_id, ''))}")
+        out.append("")
+        for note in notes:
+            out.append(f"- [{note.number}] {md(', '.join(note.columns))}: {md(note.text)}")
+        out.append("")
+    return out
+
+
 def render_markdown(merged: Matrix) -> str:
     """The merged matrix as a Markdown page: runs, the table, the notes per claim."""
-    statements = {row.claim_id: row.statement for row in merged.rows}
     out = [
         "# The 60 Minute Blitz's claims by torch version",
         "",
@@ -24,19 +76,12 @@ def render_markdown(merged: Matrix) -> str:
         "",
         "Each cell says whether the tutorial's claim holds on that torch version:",
         "",
-        *(
-            f"- **{matrix.label(status)}**: {_md(meaning)}"
-            for status, meaning in matrix.STATUS_MEANINGS.items()
-        ),
+        *status_legend(),
         "",
         "A column marked *(incomplete)* is a run that did not finish, *(narrowed)* one that ran "
         "part of the suite. A number points to the claim's notes below the table.",
         "",
-        "The *revision* column says which revision of the tutorial states the claim: "
-        "**snapshot** (the seeded snapshot the suite was written from; its code or wording was "
-        "replaced in May 2026), **2026** (the May 2026 revision, the live tutorial) or **both**. "
-        "The goldens are the snapshot's printed values: the live pages are built without a "
-        "seed and print other numbers at every build.",
+        REVISION_LEGEND,
         "",
         "## Runs",
         "",
@@ -45,40 +90,19 @@ def render_markdown(merged: Matrix) -> str:
     ]
     for run in merged.runs:
         out.append(
-            f"| {_md(run.torch)} | {_md(run.torchvision)} | {_md(run.python)} | "
-            f"{_md(run.platform)} | {'; '.join(_md(d.describe()) for d in run.devices)} | "
-            f"{'; '.join(_md(f'{k}: {v}') for k, v in run.facts.items())} | "
-            f"{_md(run_state(run))} | {_md(run.path.name)} |"
+            f"| {md(run.torch)} | {md(run.torchvision)} | {md(run.python)} | "
+            f"{md(run.platform)} | {'; '.join(md(d.describe()) for d in run.devices)} | "
+            f"{'; '.join(md(f'{k}: {v}') for k, v in run.facts.items())} | "
+            f"{md(run_state(run))} | {md(run.path.name)} |"
         )
-    out += ["", "## Matrix", "", layout_line(merged), ""]
-    out.append(
-        "| id | claim | revision | " + " | ".join(_md(c.label) for c in merged.columns) + " |"
-    )
-    out.append("| --- | --- | --- | " + " | ".join("---" for _ in merged.columns) + " |")
-    for row in merged.rows:
-        cells = []
-        for cell in row.cells:
-            bold = cell.status in (matrix.FAILS, matrix.ERROR)
-            cells.append(f"**{cell.shown}**" if bold else cell.shown)
-        revision = _md(row.revision) if row.revision else "?"
-        out.append(
-            f"| {row.claim_id} | {_md(row.statement)} | {revision} | " + " | ".join(cells) + " |"
-        )
-    totals = [_md(matrix.count_text(c)) for c in column_counts(merged)]
-    out.append("| | *total* | | " + " | ".join(totals) + " |")
+    out += ["", "## Matrix", "", layout_line(merged), "", *table_lines(merged)]
     benchmarks = [c for c in catalogue.CLAIMS.values() if c.kind == "benchmark"]
     if benchmarks:
         out += [
             "",
             "Benchmark claims are measured, not tested, and have no row here: "
-            + "; ".join(f"{c.id} ({_md(c.statement)})" for c in benchmarks)
+            + "; ".join(f"{c.id} ({md(c.statement)})" for c in benchmarks)
             + " — see `python -m blitz.report bench`.",
         ]
-    out += ["", "## Notes", ""]
-    for claim_id, notes in notes_by_claim(merged):
-        out.append(f"**{claim_id}** {_md(statements.get(claim_id, ''))}")
-        out.append("")
-        for note in notes:
-            out.append(f"- [{note.number}] {_md(', '.join(note.columns))}: {_md(note.text)}")
-        out.append("")
+    out += ["", *notes_lines(merged)]
     return "\n".join(out).rstrip() + "\n"
