@@ -53,6 +53,7 @@ from typing import Any
 _STARTED = time.perf_counter()
 
 from blitz.tutorial_source import cells as cells_module  # noqa: E402
+from blitz.tutorial_source import context  # noqa: E402
 from blitz.tutorial_source.result import (  # noqa: E402
     OUTPUT_LIMIT,
     CellError,
@@ -349,6 +350,8 @@ class Events:
 
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    context.SPEC.clear()
+    context.SPEC.update(spec)
     events = Events(spec["events"])
     try:
         script = cells_module.split_file(spec["script"])

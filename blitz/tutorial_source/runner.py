@@ -160,6 +160,7 @@ def _run_in(folder: Path, path: Path, run: ScriptRun, options: RunOptions) -> Sc
     events_path = folder / "events.jsonl"
     output_path = folder / "output.txt"
     spec = {
+        "name": run.name,
         "script": str(path),
         "events": str(events_path),
         "seed": options.seed,
