@@ -116,6 +116,71 @@ OPTIONS = (
         ),
     ),
 )
+TUTORIAL_OPTIONS = (
+    Option(
+        "--tutorial-source",
+        "blitz_tutorial_source",
+        dict(
+            action="append",
+            metavar="[LABEL=]PATH",
+            default=[],
+            help=(
+                "Run the tutorial's own scripts from a pytorch/tutorials checkout (or its "
+                "beginner_source/blitz folder) and add a column tutorial:LABEL with each claim's "
+                "verdict from what that revision's code does. Repeatable: revisions side by side. "
+                "LABEL defaults to the checkout's short commit, else the folder's name. Without "
+                "--run-slow the CIFAR-10 script trains on a subset (the claims that need the full "
+                "protocol read partial). Default: no tutorial column."
+            ),
+        ),
+        path=True,
+    ),
+    Option(
+        "--tutorial-ref",
+        "blitz_tutorial_ref",
+        dict(
+            action="append",
+            metavar="REF",
+            default=[],
+            help=(
+                "Like --tutorial-source, for the scripts of pytorch/tutorials at git ref REF (a "
+                "branch, tag or commit), downloaded into blitz's cache ($BLITZ_CACHE, else "
+                "~/.cache/blitz). Repeatable. Without a network the column's claims read error, "
+                "with one line saying so. Default: none."
+            ),
+        ),
+    ),
+    Option(
+        "--tutorial-seed",
+        "blitz_tutorial_seed",
+        dict(
+            action="store",
+            metavar="N|none",
+            default="42",
+            help=(
+                "torch.manual_seed(N) before each tutorial script, with random.seed(10) and "
+                "numpy.random.seed(10), as the tutorial's build seeded them; 'none' seeds "
+                "nothing. The goldens are seed 42's: with another seed they are not checked (the "
+                "claim reads partial). Default: 42."
+            ),
+        ),
+    ),
+    Option(
+        "--tutorial-allow-download",
+        "blitz_tutorial_allow_download",
+        dict(
+            action="store_true",
+            default=False,
+            help=(
+                "Let the tutorial's scripts download (CIFAR-10 where blitz finds no copy, "
+                "pretrained weights missing from the torch hub cache) and reach the network. "
+                "Default: no network; CIFAR-10 comes from blitz's copy, missing weights are "
+                "randomly initialised."
+            ),
+        ),
+    ),
+)
+OPTIONS = OPTIONS + TUTORIAL_OPTIONS
 BY_DEST = {option.dest: option for option in OPTIONS}
 JSON_OPTION = BY_DEST["blitz_claims_json"].short
 GROUP = ("blitz", "blitz: claims of the PyTorch 60 Minute Blitz")
@@ -149,7 +214,7 @@ def option_values(args: list[str]) -> tuple[list[str], list[str]]:
     names = {name: option for option in OPTIONS for name in (option.short, option.long)}
     for word, value in zip(args, args[1:]):
         option = names.get(word)
-        if option is None or option.settings["action"] != "store":
+        if option is None or option.settings["action"] not in ("store", "append"):
             continue
         values.append(value)
         if option.path:

@@ -80,6 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"slow: a long-running test, run with --run-slow or ${SLOW_ENV}=1"
     )
+    config.addinivalue_line(
+        "markers",
+        "tutorial: a tutorial column's claim (--tutorial-source): -m tutorial runs them alone",
+    )
     is_worker = hasattr(config, "workerinput")
     selected = select_devices(config.getoption("blitz_device"))
     check_data_root(config.getoption("blitz_cifar10_root"))
@@ -97,6 +101,12 @@ def pytest_configure(config: pytest.Config) -> None:
         session.selection, session.left_out = run_selection(config)
         session.narrowed_by_options = narrowed_by_options(config)
     config.stash[SESSION] = session
+    if config.getoption("blitz_tutorial_source") or config.getoption("blitz_tutorial_ref"):
+        from blitz.tutorial_column import TutorialColumns
+
+        columns = TutorialColumns.from_config(config, full=session.run_slow)
+        config.stash[TUTORIAL_COLUMNS] = columns
+        session.tutorial_columns = {name: columns.device(name) for name in columns.columns}
     # The session object receives every test report itself: on the controller these include
     # the reports that pytest-xdist workers send, with their user_properties.
     config.pluginmanager.register(session, "blitz-claims-session")
@@ -226,11 +236,18 @@ def no_verdict_reason(ids: list[str], device: str) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    session = config.stash[SESSION]
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    columns = config.stash.get(TUTORIAL_COLUMNS, None)
+    if columns is not None:
+        from blitz.tutorial_column import make_items
+
+        items.extend(make_items(session, columns))
+    state = config.stash[SESSION]
     skip_slow = pytest.mark.skip(reason=f"slow: run with --run-slow (or ${SLOW_ENV}=1)")
     for item in items:
-        if not session.run_slow and item.get_closest_marker("slow"):
+        if not state.run_slow and item.get_closest_marker("slow"):
             item.add_marker(skip_slow)
         ids = claim_ids(item)
         for unknown in [claim_id for claim_id in ids if claim_id not in catalogue.CLAIMS]:
@@ -238,9 +255,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not ids:
             continue
         device = item_device(item)
-        if device is None and "cpu" not in session.devices:
+        if device is None and "cpu" not in state.devices:
             # It runs on the host: its result would be a cpu result, and cpu has no column.
-            item.add_marker(pytest.mark.skip(reason=session.cpu_not_selected()))
+            item.add_marker(pytest.mark.skip(reason=state.cpu_not_selected()))
         elif device is not None:
             reason = no_verdict_reason(ids, device)
             if reason:
@@ -315,6 +332,15 @@ def claim_report(request: pytest.FixtureRequest) -> ClaimReport:
 
 # The run's one ClaimsSession, made in pytest_configure.
 SESSION: pytest.StashKey[ClaimsSession] = pytest.StashKey()
+# The run's tutorial columns (blitz.tutorial_column), where it has any.
+TUTORIAL_COLUMNS: pytest.StashKey = pytest.StashKey()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    columns = config.stash.get(TUTORIAL_COLUMNS, None)
+    if columns is None:
+        return []
+    return [f"blitz: {name}: {columns.describe(name)}" for name in columns.columns]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -27,6 +27,8 @@ DRIFT_KEY = "blitz.drift"
 NOTE_KEY = "blitz.note"
 RUN_KEY = "blitz.run"
 ERROR_KEY = "blitz.error"
+ABSENT_KEY = "blitz.absent"  # a tutorial column's claim that the revision does not state
+UNCHECKED_KEY = "blitz.unchecked"  # what a passing test could not check in this run
 # The key of what a pytest-xdist worker collected and deselected, in its workeroutput.
 PLAN_KEY = "blitz.plan"
 
@@ -42,7 +44,11 @@ def claim_ids(item: pytest.Item) -> list[str]:
 
 
 def item_device(item: pytest.Item) -> str | None:
-    """The device a test is parametrized over, or None where it takes no ``device``."""
+    """The device a test is parametrized over (for a tutorial column's item, the column), or
+    None where it takes no ``device``."""
+    column = getattr(item, "tutorial_column", None)
+    if column:
+        return column
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("device") if callspec else None
 
@@ -59,6 +65,8 @@ class ClaimsSession:
         show_matrix: bool = True,
     ) -> None:
         self.devices = devices
+        # The tutorial columns (``blitz.tutorial_column``), by name: their Device entries.
+        self.tutorial_columns: dict[str, matrix.Device] = {}
         self.is_worker = is_worker
         self.run_slow = run_slow
         self.json_path = json_path
@@ -181,11 +189,16 @@ class ClaimsSession:
                 claim.statement,
                 claim.section,
                 claim.kind,
-                {device: self.cell(claim, device) for device in self.devices},
+                {column: self.cell(claim, column) for column in self.columns},
                 revision=claim.revision,
             )  # fmt: skip
             for claim in catalogue.tested()
         }
+
+    @property
+    def columns(self) -> list[str]:
+        """The matrix's columns: the devices, then the tutorial columns."""
+        return self.devices + list(self.tutorial_columns)
 
     def make_document(self, complete: bool = True, exit_status: int | None = None,
                       reason: str = "") -> matrix.RunDocument:  # fmt: skip
@@ -197,7 +210,7 @@ class ClaimsSession:
             torchvision=torchvision.__version__,
             python=platform.python_version(),
             platform=platform.platform(),
-            devices=[_device(d) for d in self.devices],
+            devices=[_device(d) for d in self.devices] + list(self.tutorial_columns.values()),
             claims=self.claims(),
             facts=dict(sorted(self.run_info.items())),
             complete=complete,
@@ -271,6 +284,7 @@ def _update(outcome: matrix.TestOutcome, report: pytest.TestReport) -> None:
     props = report.user_properties
     outcome.drift = matrix.unique(v for k, v in props if k == DRIFT_KEY)
     outcome.notes = matrix.unique(v for k, v in props if k == NOTE_KEY)
+    outcome.unchecked = matrix.unique(v for k, v in props if k == UNCHECKED_KEY)
     if report.failed:
         error = next((v for k, v in props if k == ERROR_KEY), None)
         if error is None and report.when != "call":
@@ -281,7 +295,11 @@ def _update(outcome: matrix.TestOutcome, report: pytest.TestReport) -> None:
         elif outcome.outcome != matrix.Outcome.ERRORED:
             outcome.outcome, outcome.reason = matrix.Outcome.FAILED, _failure_message(report)
     elif report.skipped and outcome.outcome in (matrix.Outcome.PENDING, matrix.Outcome.PASSED):
-        outcome.outcome, outcome.reason = matrix.Outcome.SKIPPED, _skip_reason(report)
+        absent = next((v for k, v in props if k == ABSENT_KEY), None)
+        if absent is not None:
+            outcome.outcome, outcome.reason = matrix.Outcome.ABSENT, absent
+        else:
+            outcome.outcome, outcome.reason = matrix.Outcome.SKIPPED, _skip_reason(report)
     elif report.when == "call" and report.passed and outcome.outcome == matrix.Outcome.PENDING:
         outcome.outcome = matrix.Outcome.PASSED
 
