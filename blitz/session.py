@@ -29,6 +29,7 @@ RUN_KEY = "blitz.run"
 ERROR_KEY = "blitz.error"
 ABSENT_KEY = "blitz.absent"  # a tutorial column's claim that the revision does not state
 UNCHECKED_KEY = "blitz.unchecked"  # what a passing test could not check in this run
+FAILURE_KEY = "blitz.failure"  # a failing test's finding in one line, as its cell should say it
 # The key of what a pytest-xdist worker collected and deselected, in its workeroutput.
 PLAN_KEY = "blitz.plan"
 
@@ -293,7 +294,9 @@ def _update(outcome: matrix.TestOutcome, report: pytest.TestReport) -> None:
         if error is not None:
             outcome.outcome, outcome.reason = matrix.Outcome.ERRORED, error
         elif outcome.outcome != matrix.Outcome.ERRORED:
-            outcome.outcome, outcome.reason = matrix.Outcome.FAILED, _failure_message(report)
+            failure = next((v for k, v in props if k == FAILURE_KEY), None)
+            outcome.outcome = matrix.Outcome.FAILED
+            outcome.reason = failure or _failure_message(report)
     elif report.skipped and outcome.outcome in (matrix.Outcome.PENDING, matrix.Outcome.PASSED):
         absent = next((v for k, v in props if k == ABSENT_KEY), None)
         if absent is not None:

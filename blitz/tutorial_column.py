@@ -213,7 +213,7 @@ class TutorialClaimItem(pytest.Item):
 
     def runtest(self) -> None:
         from blitz.plugin import TUTORIAL_COLUMNS
-        from blitz.session import DRIFT_KEY, NOTE_KEY, RUN_KEY, UNCHECKED_KEY
+        from blitz.session import DRIFT_KEY, FAILURE_KEY, NOTE_KEY, RUN_KEY, UNCHECKED_KEY
 
         columns: TutorialColumns = self.config.stash[TUTORIAL_COLUMNS]
         column = columns.columns[self.tutorial_column]
@@ -227,6 +227,9 @@ class TutorialClaimItem(pytest.Item):
         self.user_properties += [(NOTE_KEY, n) for n in found.notes]
         self.user_properties += [(UNCHECKED_KEY, u) for u in found.unchecked]
         if found.status == FAILS:
+            # The cell's words travel as a property: pytest-xdist sends a report's text with a
+            # header of its own.
+            self.user_properties.append((FAILURE_KEY, found.note))
             raise TutorialClaimFails(found.note)
         if found.status == ERROR:
             raise EnvironmentProblem(found.note)

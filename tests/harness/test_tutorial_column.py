@@ -207,3 +207,61 @@ def test_a_ref_that_cannot_be_downloaded_reads_error_in_one_line(project, monkey
     assert entry == {"type": "tutorial:main", "available": False, "reason": line}
     result.stdout.fnmatch_lines([f"blitz: tutorial:main: {line}"])
     assert "Traceback" not in result.stdout.str()
+
+
+# ----------------------------------------------------------------------------------------------
+# Two revisions side by side: our own scripts in the tutorial's format (data/tutorial_source/
+# checkouts). Only the tensor claims are selected, so only the tensor scripts run.
+
+CHECKOUTS = Path(__file__).parent / "data" / "tutorial_source" / "checkouts"
+TENSOR_CLAIMS = "T03 or T04 or T07 or T10 or T15 or T18"
+
+
+def line_of(path: Path, text: str) -> int:
+    (number,) = [n for n, line in enumerate(path.read_text().split("\n"), 1) if text in line]
+    return number
+
+
+def test_two_revisions_side_by_side_hold_fail_and_name_the_line(project):
+    result, document = run_json(
+        project, "-m", "tutorial", "-k", TENSOR_CLAIMS,
+        "--tutorial-source", f"now={CHECKOUTS / 'current'}",
+        "--tutorial-source", f"then={CHECKOUTS / 'old'}",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the old revision's claims fail
+    now, then = cells(document, "tutorial:now"), cells(document, "tutorial:then")
+    assert [now[c]["status"] for c in ("T03", "T04", "T10", "T15", "T18")] == [matrix.HOLDS] * 5
+    assert now["T07"]["status"] == then["T07"]["status"] == matrix.SKIPPED
+    # The old revision: a golden printed otherwise, a cell that raises, claims it leaves out.
+    assert then["T04"]["status"] == matrix.FAILS
+    assert then["T10"]["status"] == matrix.FAILS
+    script = CHECKOUTS / "old" / "beginner_source" / "blitz" / "tensor_tutorial.py"
+    raising = line_of(script, "joined = torch.cat(x, x)")
+    assert f"line {raising} raised TypeError" in then["T10"]["note"]
+    assert then["T03"]["status"] == then["T18"]["status"] == matrix.ABSENT
+    assert then["T15"]["status"] == matrix.HOLDS
+    # Only the tensor scripts ran: the facts name them, and nothing else.
+    ran = sorted(key for key in document["run"] if key.endswith("_tutorial.py"))
+    assert ran == ["tutorial:now tensor_tutorial.py", "tutorial:then tensor_tutorial.py"]
+    result.stdout.fnmatch_lines(["id   claim*revision  tutorial:now*tutorial:then"])
+
+
+def test_another_seed_leaves_the_goldens_unchecked_and_the_claim_partial(project):
+    _, document = run_json(
+        project, "-m", "tutorial", "-k", "T04", "--tutorial-seed", "7",
+        "--tutorial-source", f"now={CHECKOUTS / 'current'}",
+    )  # fmt: skip
+    t04 = cells(document, "tutorial:now")["T04"]
+    assert t04["status"] == matrix.PARTIAL
+    assert t04["not_run_reason"].startswith("not checked: the golden")
+    assert "this run's seed is 7" in t04["not_run_reason"]
+    (entry,) = [d for d in document["devices"] if d["type"] == "tutorial:now"]
+    assert "seed 7" in entry["name"]
+
+
+@pytest.mark.slow
+def test_the_column_is_the_same_under_xdist(project):
+    args = ["-m", "tutorial", "-k", TENSOR_CLAIMS, "--tutorial-source", f"now={CHECKOUTS / 'old'}"]
+    _, serial = run_json(project, *args)
+    _, spread = run_json(project, *args, "-n", "2")
+    assert cells(spread, "tutorial:now") == cells(serial, "tutorial:now")
