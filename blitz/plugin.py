@@ -280,6 +280,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state.plan(session.items, deselected=False)
     if state.is_worker:  # sent to the controller when the worker finishes
         session.config.workeroutput[PLAN_KEY] = state.planned
+    columns = session.config.stash.get(TUTORIAL_COLUMNS, None)
+    if columns is not None and not state.is_worker and not session.config.option.collectonly:
+        # Under pytest-xdist each worker runs the scripts its own items need, when they run.
+        if getattr(session.config.option, "numprocesses", None) in (None, 0):
+            columns.start(session.items)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    columns = config.stash.get(TUTORIAL_COLUMNS, None)
+    if columns is not None:
+        columns.stop()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -19,6 +19,7 @@ for the other claims it states. Without ``--run-slow`` the CIFAR-10 script is ca
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +34,15 @@ from blitz.tutorial_source.probes import load_all
 from blitz.tutorial_source.probes.base import ABSENT, DRIFT, ERROR, FAILS, SKIPPED
 from blitz.tutorial_source.probes.running import CLAIM_PROBES
 from blitz.tutorial_source.result import ScriptRun, SourceRun
-from blitz.tutorial_source.runner import RunOptions, run_source
+from blitz.tutorial_source.runner import RunOptions, run_source, stop_all
 
 PREFIX = matrix.TUTORIAL_PREFIX
 # The quick run's CIFAR-10 caps: the five scripts of a revision in under a minute on 2 cores.
 QUICK_TRAIN = 2_000
 QUICK_TEST = 1_000
+# Scripts of the run's columns that run side by side (a script's process is mostly one thread
+# importing and running torch; the CIFAR-10 one has two loader workers besides).
+PARALLEL = 2
 # A script still running after this long is stopped (its claims read error, saying so).
 QUICK_TIMEOUT_S = 600.0
 FULL_TIMEOUT_S = 4 * 3600.0
@@ -111,6 +115,8 @@ class TutorialColumns:
         self.options = options
         self.full = full
         self.registry = load_all()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[tuple[str, str], Future] = {}
 
     @classmethod
     def from_config(cls, config: pytest.Config, full: bool) -> TutorialColumns:
@@ -152,14 +158,49 @@ class TutorialColumns:
         probes = self.registry.for_claim(claim_id) + self.registry.prose_for(claim_id)
         return list(dict.fromkeys(p.script for p in probes))
 
+    def start(self, items: list[pytest.Item]) -> None:
+        """Start the scripts that the selected ``items`` need, ``PARALLEL`` side by side, in the
+        order the items need them (each item then waits for its own)."""
+        needed = [
+            (item.tutorial_column, script)
+            for item in items
+            if isinstance(item, TutorialClaimItem)
+            and self.columns[item.tutorial_column].source is not None
+            and not item.get_closest_marker("skip")
+            for script in self.scripts_of(item.claim_id)
+        ]
+        needed = [key for key in dict.fromkeys(needed) if key not in self._pending]
+        if not needed:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="blitz-tutorial")
+        for name, script in needed:
+            self._pending[(name, script)] = self._pool.submit(self._run_one, name, script)
+
+    def stop(self) -> None:
+        """End what is still running (the run ended early) and let the threads go."""
+        if self._pool is None:
+            return
+        for future in self._pending.values():
+            future.cancel()
+        stop_all()
+        self._pool.shutdown(wait=True)
+        self._pool = None
+
+    def _run_one(self, name: str, script: str) -> ScriptRun:
+        column = self.columns[name]
+        return run_source(column.source, self.options, names=[script]).scripts[script]
+
     def run(self, name: str, claim_id: str) -> SourceRun:
         """The scripts that state ``claim_id``, run (once per process) for column ``name``."""
         column = self.columns[name]
         assert column.source is not None
         for script in self.scripts_of(claim_id):
             if script not in column.runs:
-                ran = run_source(column.source, self.options, names=[script])
-                column.runs.update(ran.scripts)
+                future = self._pending.pop((name, script), None)
+                column.runs[script] = (
+                    future.result() if future is not None else self._run_one(name, script)
+                )
         return SourceRun(
             label=column.label, path=str(column.source.folder), commit=column.source.commit,
             scripts=dict(column.runs), options=self.options.to_json(),

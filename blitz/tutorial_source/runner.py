@@ -40,6 +40,8 @@ from blitz.tutorial_source.result import (
 )
 
 CHILD_MODULE = "blitz.tutorial_source.child"
+# The children running now (from any thread), so that ``stop_all`` can end them.
+_RUNNING: set[subprocess.Popen] = set()
 PROCESS_OUTPUT_TAIL = 20_000  # characters of the process's own output kept in a result
 
 
@@ -181,6 +183,7 @@ def _run_in(folder: Path, path: Path, run: ScriptRun, options: RunOptions) -> Sc
             command, cwd=work, env=_child_env(options), stdin=subprocess.DEVNULL,
             stdout=output, stderr=subprocess.STDOUT, start_new_session=(os.name == "posix"),
         )  # fmt: skip
+        _RUNNING.add(process)
         try:
             process.wait(timeout=options.timeout_s)
         except subprocess.TimeoutExpired:
@@ -190,6 +193,7 @@ def _run_in(folder: Path, path: Path, run: ScriptRun, options: RunOptions) -> Sc
             raise
         finally:
             _kill(process)  # what is left of it: a killed child, or workers it left behind
+            _RUNNING.discard(process)
     wall = time.perf_counter() - started
 
     run.returncode = process.returncode
@@ -269,6 +273,13 @@ def _absolute_probe(spec: str) -> str:
     if sep and where.endswith(".py"):
         return f"{Path(where).resolve()}:{attr}"
     return spec
+
+
+def stop_all() -> None:
+    """Kill every child running now, with its workers (a run that ends early: Ctrl-C, ``-x``);
+    the threads waiting on them return their results as crashed."""
+    for process in list(_RUNNING):
+        _kill(process)
 
 
 def _kill(process: subprocess.Popen) -> None:

@@ -11,10 +11,12 @@ tutorial's whole protocol, is slow.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
+from blitz import matrix
 from blitz.tutorial_source import result as results
 from blitz.tutorial_source.checkout import SCRIPTS, locate
 from blitz.tutorial_source.result import SourceRun
@@ -23,6 +25,8 @@ from blitz.tutorial_source.runner import RunOptions, run_source
 SOURCE_ENV = "BLITZ_TUTORIAL_SOURCE"
 QUICK = RunOptions(cifar10_train_subset=2000, cifar10_test_subset=1000, timeout_s=600)
 FULL = RunOptions(timeout_s=3600)
+
+pytest_plugins = ["pytester"]
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get(SOURCE_ENV),
@@ -67,3 +71,20 @@ def test_the_checkouts_scripts_run_the_tutorials_whole_protocol():
     if cifar10.status != results.MISSING:
         sizes = {call["train"]: call["size"] for call in cifar10.facts["cifar10"]["calls"]}
         assert sizes == {True: 50_000, False: 10_000}
+
+
+def test_the_checkouts_column_gives_every_claim_a_verdict_and_no_error(pytester):
+    """The quick run of the checkout's column: no claim reads error (blitz's probes and the
+    sandbox held up on the real scripts), and each reads one of the tutorial column's verdicts."""
+    pytester.makeconftest('pytest_plugins = ["blitz.plugin"]')
+    result = pytester.runpytest(
+        "-p", "no:randomly", "-m", "tutorial", "--claims-json", "claims.json",
+        "--tutorial-source", f"checkout={os.environ[SOURCE_ENV].rpartition('=')[2]}",
+    )  # fmt: skip
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    document = json.loads((pytester.path / "claims.json").read_text())
+    column = {k: v["results"]["tutorial:checkout"] for k, v in document["claims"].items()}
+    errors = {k: c["note"] for k, c in column.items() if c["status"] == matrix.ERROR}
+    assert not errors
+    verdicts = {matrix.HOLDS, matrix.DRIFT, matrix.PARTIAL, matrix.FAILS, matrix.SKIPPED}
+    assert {c["status"] for c in column.values()} <= verdicts | {matrix.ABSENT}
