@@ -6,7 +6,7 @@ Defined here once and imported on both sides: by the code that trains and measur
 (``blitz.models``, ``blitz.train``, ``blitz.bench``) and by the torch-free readers of saved runs
 (``blitz.bench.grid``, ``python -m blitz.report``); the tolerances and bands by the catalogue's
 tests (tests/test_cifar10.py) and by the probes that check a run of the tutorial's own script
-(``blitz.tutorial_source.probes.cifar10``).
+(``blitz.tutorial_source.probes.cifar10_training``).
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ Torch-free. The child recorded, per cell, what the claim probes found
 catalogue claim one ``Verdict``:
 
 - the findings of its probes, worst first (FAILS, error, drift, partial, holds);
-- where no probe matched in any cell that ran: a cell that never ran but states it (the script
-  was killed or crashed first) is an error; a revision that states it only in its prose reads
-  skipped, saying so; a revision that does not state it reads ``absent``, saying what was
-  looked for; a script the revision does not have, absent too;
+- where no probe matched in any cell that ran: a cell that never ran but states it (in its code
+  or in code its text shows after it; the script was killed or crashed first) is an error; a
+  revision that states it only in its prose reads skipped, saying so; a revision that does not
+  state it reads ``absent``, saying what was looked for; a script the revision does not have,
+  absent too;
 - a claim about a GPU reads skipped: the scripts ran on this machine's cpu.
 
 ``printed_unchecked`` lists the cells that printed something that no probe read.
@@ -17,6 +18,7 @@ catalogue claim one ``Verdict``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from blitz import claims as catalogue
 from blitz.tutorial_source.checkout import SCRIPTS
@@ -124,8 +126,9 @@ def not_found(run: SourceRun, claim_id: str, scripts: list[str], registry: Regis
             continue
         if script.status == FAILED:
             return Verdict(claim_id, ERROR, f"blitz could not run {file}: {script.error}")
+        text = script_text(script)
         for cell in script.cells:
-            static = Seen(name, cell.source, cell.lineno, index=cell.index)
+            static = Seen(name, cell.source, cell.lineno, index=cell.index, script_text=text)
             for probe in wanted:
                 if not probe.find(static):
                     continue
@@ -163,6 +166,15 @@ def not_found(run: SourceRun, claim_id: str, scripts: list[str], registry: Regis
         )
         looked.append(f"{file}: looked for {what}")
     return Verdict(claim_id, ABSENT, "not stated: " + "; ".join(looked))
+
+
+def script_text(run: ScriptRun) -> str:
+    """The script's whole text, where its file is still there (finders of code the text shows
+    after a cell read it); else nothing."""
+    try:
+        return Path(run.path).read_text(encoding="utf-8") if run.path else ""
+    except OSError:
+        return ""
 
 
 def verdicts(run: SourceRun, registry: Registry | None = None) -> dict[str, Verdict]:

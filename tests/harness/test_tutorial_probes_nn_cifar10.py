@@ -1,70 +1,51 @@
 """The claim probes of the "Neural Networks" and "Training a Classifier" scripts (and the data
 parallelism page, which states no claim a CPU can check): ``blitz.tutorial_source.probes``'s
-``neural_networks``, ``cifar10`` and ``data_parallel``.
+``nn_*``, ``cifar10_*`` and ``data_parallel``; and code the text shows, which the build never
+runs (``Seen.shown_code``).
 
 The scripts are blitz's own, in the tutorial's format (``data/tutorial_source/checkouts/``):
 ``current`` states the claims with its own code and names (a class ``LeNet`` and a ``model``,
 ``weights``, ``error``...), ``old`` leaves claims out, states the update by hand in its text
 only, draws its first batch with ``dataiter.next()`` (gone from DataLoader iterators since torch
-1.13), and behaves wrongly in three places. Each checkout runs once per module, its scripts in
-parallel, on a tiny CIFAR-10 copy whose first four test labels are the tutorial's (cat ship ship
-plane); the runs are capped, so the protocol's claims (C06-C08) read partial, as in a quick run
-of the real tutorial. Then a few finders, on source strings, without a child process.
+1.13), and behaves wrongly in three places. The checkouts run once for the session
+(``tutorial_checkouts``, tests/harness/conftest.py), on a tiny CIFAR-10 copy whose first four
+test labels are the tutorial's (cat ship ship plane); the runs are capped, so the protocol's
+claims (C06-C08) read partial, as in a quick run of the real tutorial. Then a few finders, on
+source strings, without a child process; C13 on a torchvision without ``transforms.v2``, on cell
+errors made here; and code the text shows, run here against copies of a cell's objects.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+import io
 from pathlib import Path
 
-import numpy as np
 import pytest
-from support import write_split
+import torchvision
 
-from blitz.tutorial_source import verdicts
-from blitz.tutorial_source.checkout import locate
-from blitz.tutorial_source.probes import cifar10, neural_networks
+from blitz.tutorial_source import cells, verdicts
+from blitz.tutorial_source.probes import (
+    cifar10_data,
+    cifar10_training,
+    cifar10_transforms,
+    load_all,
+    nn_define,
+    nn_loss,
+    nn_update,
+)
 from blitz.tutorial_source.probes.base import Seen
-from blitz.tutorial_source.probes.running import CLAIM_PROBES
+from blitz.tutorial_source.probes.running import run_check
 from blitz.tutorial_source.result import CELL_ERRORS, OK
-from blitz.tutorial_source.runner import RunOptions, run_source
 
-DATA = Path(__file__).parent / "data" / "tutorial_source"
-CHECKOUTS = DATA / "checkouts"
+CHECKOUTS = Path(__file__).parent / "data" / "tutorial_source" / "checkouts"
 SCRIPTS = ("neural_networks", "cifar10", "data_parallel")
-# cat ship ship plane (the tutorial's ground truth), then every other class once
-TEST_LABELS = np.array([3, 8, 8, 0, 1, 2, 4, 5, 6, 7, 9, 9])
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict:
-    """Both checkouts' scripts, run once: {checkout: SourceRun}."""
-    root = tmp_path_factory.mktemp("probes-nn-cifar10") / "cifar10"
-    root.mkdir()
-    write_split(root, "train")
-    write_split(root, "test", labels=TEST_LABELS)
-    options = RunOptions(
-        probes=(CLAIM_PROBES, f"{DATA / 'tiny_cifar10.py'}:SmallCopy"),  # 24 + 12 images
-        cifar10_root=str(root),
-        cifar10_train_subset=16,  # 4 batches of 4: a quick run
-        cifar10_test_subset=12,
-        env={"OMP_NUM_THREADS": "1"},  # the scripts run side by side
-        timeout_s=240,
-    )
-    jobs = [(checkout, name) for checkout in ("current", "old") for name in SCRIPTS]
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        done = pool.map(
-            lambda job: run_source(locate(str(CHECKOUTS / job[0])), options, names=[job[1]]),
-            jobs,
-        )
-        results = list(done)
-    merged = {}
-    for (checkout, name), run in zip(jobs, results):
-        if checkout in merged:
-            merged[checkout].scripts[name] = run.scripts[name]
-        else:
-            merged[checkout] = run
-    return merged
+def runs(tutorial_checkouts) -> dict:
+    """Both checkouts' runs (the session's): {checkout: SourceRun}."""
+    return tutorial_checkouts
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +111,29 @@ def test_current_states_both_update_forms(current):
     verdict = current["N12"]
     assert verdict.status == "holds", verdict.note
     lines = [
+        line_of("current", "neural_networks", "learning_rate = 0.01"),  # shown in the text
         line_of("current", "neural_networks", "for w in model.parameters():  # by hand"),
         line_of("current", "neural_networks", "with torch.no_grad():"),
     ]
     assert verdict.where == [f"neural_networks_tutorial.py:{n}" for n in lines]
+
+
+def test_code_the_text_shows_is_run_against_copies(current, runs):
+    """The update by hand and the optimizer's step that the text shows (``.. code:: python``, a
+    ``::`` paragraph), run against copies of the objects after the backprop cell."""
+    backprop = line_of("current", "neural_networks", 'print("bias gradient after backward")')
+    after = runs["current"].scripts["neural_networks"].cell_at(backprop).lineno
+    for claim, first in (("N12", "learning_rate = 0.01"), ("N13", "#         import torch.optim")):
+        line = line_of("current", "neural_networks", first)
+        assert_verdict(
+            current, claim, "holds", f"the code shown in the text (line {line}), which the build "
+            f"does not run, against copies of the script's objects after line {after}",
+        )  # fmt: skip
+        assert current[claim].where[0] == f"neural_networks_tutorial.py:{line}"
+    assert "equals optim.SGD(lr=0.01)'s step" in current["N12"].note
+    assert "without optimizer.zero_grad() the second backward's grads are the sum" in (
+        current["N13"].note
+    )
 
 
 def test_current_nn_prose_claims_are_skipped(current):
@@ -193,7 +193,7 @@ def test_old_nn_wrong_behaviour_fails(old):
 
 def test_old_dataiter_next_fails_naming_the_line(old, runs):
     script = runs["old"].scripts["cifar10"]
-    (raising,) = [cell for cell in script.cells if cell.error is not None]
+    (raising,) = [c for c in script.cells if c.error is not None and "next" in c.error.message]
     line = raising.error.lineno
     assert "dataiter.next()" in Path(script.path).read_text().split("\n")[line - 1]
     assert_verdict(old, "C03", "fails", f"line {line} raised AttributeError", "'next'")
@@ -204,7 +204,7 @@ def test_old_printed_accuracy_that_is_not_the_count_fails(old):
 
 
 def test_old_cifar10(old):
-    for claim in ("C04", "C08", "C09", "C13"):
+    for claim in ("C04", "C08", "C09"):
         assert_verdict(old, claim, "absent", "not stated")
     assert_verdict(old, "C02", "holds")
     assert_verdict(old, "C05", "holds")
@@ -224,23 +224,23 @@ def test_n14_needs_both_zero_grads_in_one_cell():
         "optimizer = optim.SGD(net.parameters(), lr=0.01)\n"
         "optimizer.zero_grad()\nloss.backward()\noptimizer.step()\n"
     )
-    assert neural_networks.find_both_zero_grads(seen(older)) is None
+    assert nn_update.find_both_zero_grads(seen(older)) is None
     both = "net.zero_grad()\noptimizer = optim.SGD(net.parameters())\noptimizer.zero_grad()\n"
-    assert neural_networks.find_both_zero_grads(seen(both)) is not None
+    assert nn_update.find_both_zero_grads(seen(both)) is not None
     commented = (
         "optimizer = optim.SGD(net.parameters())\n"
         "optimizer.zero_grad()  # what net.zero_grad() did before\n"
     )
-    assert neural_networks.find_both_zero_grads(seen(commented)) is not None
+    assert nn_update.find_both_zero_grads(seen(commented)) is not None
 
 
 def test_n12_forms_are_found_in_code_only():
     data_form = "for f in net.parameters():\n    f.data.sub_(f.grad.data * learning_rate)\n"
-    assert neural_networks.find_data_sub_update(seen(data_form)) is not None
-    assert neural_networks.find_data_sub_update(seen("# " + data_form)) is None
+    assert nn_update.find_data_sub_update(seen(data_form)) is not None
+    assert nn_update.find_data_sub_update(seen("# " + data_form)) is None
     no_grad = "with torch.no_grad():\n    for p in m.parameters():\n        p -= p.grad * lr\n"
-    assert neural_networks.find_no_grad_update(seen(no_grad)) is not None
-    assert neural_networks.find_no_grad_update(seen(no_grad.replace("torch.no_grad", "x"))) is None
+    assert nn_update.find_no_grad_update(seen(no_grad)) is not None
+    assert nn_update.find_no_grad_update(seen(no_grad.replace("torch.no_grad", "x"))) is None
 
 
 def test_first_batches_tell_the_train_loader_from_the_test_loader():
@@ -249,12 +249,12 @@ def test_first_batches_tell_the_train_loader_from_the_test_loader():
         "b = DataLoader(testset, batch_size=4, shuffle=False)\n"
     )
     draw_a = "it = iter(a)\nimages, labels = it.next()\n"
-    assert cifar10.find_first_train_batch(seen(draw_a, text)) is not None
-    assert cifar10.find_first_test_batch(seen(draw_a, text)) is None
+    assert cifar10_data.find_first_train_batch(seen(draw_a, text)) is not None
+    assert cifar10_data.find_first_test_batch(seen(draw_a, text)) is None
     draw_b = "images, labels = next(iter(b))\n"
-    assert cifar10.find_first_test_batch(seen(draw_b, text)) is not None
+    assert cifar10_data.find_first_test_batch(seen(draw_b, text)) is not None
     # without the script's text (a cell that never ran), by the loader's name
-    assert cifar10.find_first_train_batch(seen("x = next(iter(trainloader))\n")) is not None
+    assert cifar10_data.find_first_train_batch(seen("x = next(iter(trainloader))\n")) is not None
 
 
 def test_accuracy_and_per_class_counts_are_told_apart():
@@ -263,34 +263,142 @@ def test_accuracy_and_per_class_counts_are_told_apart():
         "        _, p = torch.max(net(data[0]), 1)\n        correct += (p == data[1]).sum()\n"
     )
     per_class = overall.replace("correct +=", "class_correct[0] +=")
-    assert cifar10.find_accuracy(seen(overall)) is not None
-    assert cifar10.find_per_class_accuracy(seen(overall)) is None
-    assert cifar10.find_per_class_accuracy(seen(per_class)) is not None
+    assert cifar10_training.find_accuracy(seen(overall)) is not None
+    assert cifar10_training.find_per_class_accuracy(seen(overall)) is None
+    assert cifar10_training.find_per_class_accuracy(seen(per_class)) is not None
     training = overall.replace("correct +=", "loss.backward()\n        correct +=")
-    assert cifar10.find_accuracy(seen(training)) is None
+    assert cifar10_training.find_accuracy(seen(training)) is None
 
 
 def test_v2_and_ddp_finders():
     v2 = "t = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])\n"
-    assert cifar10.find_v2_transform(seen(v2)) is not None
+    assert cifar10_transforms.find_v2_transform(seen(v2)) is not None
     v1 = "t = transforms.Compose([transforms.ToTensor(), transforms.Normalize(m, s)])\n"
-    assert cifar10.find_v2_transform(seen(v1)) is None
-    assert cifar10.find_v1_transform(seen(v1)) is not None
-    assert cifar10.find_v1_transform(seen(v2)) is None
+    assert cifar10_transforms.find_v2_transform(seen(v1)) is None
+    assert cifar10_transforms.find_v1_transform(seen(v1)) is not None
+    assert cifar10_transforms.find_v1_transform(seen(v2)) is None
 
 
 def test_n05_needs_the_note_beside_the_batch_of_one():
     cell = "input = torch.randn(1, 1, 32, 32)\nout = net(input)\n"
     note = '"""\nNotes\n"""\n# ``torch.nn`` only supports mini-batches. Use unsqueeze(0).\n'
-    assert neural_networks.find_mini_batch_demo(seen(cell, note + cell)) is not None
-    assert neural_networks.find_mini_batch_demo(seen(cell, cell)) is None
-    assert neural_networks.find_net_on_random_batch(seen(cell)) is not None
-    assert neural_networks.find_net_on_random_batch(seen(cell.replace("32, 32", "28, 28"))) is None
+    assert nn_define.find_mini_batch_demo(seen(cell, note + cell)) is not None
+    assert nn_define.find_mini_batch_demo(seen(cell, cell)) is None
+    assert nn_define.find_net_on_random_batch(seen(cell)) is not None
+    assert nn_define.find_net_on_random_batch(seen(cell.replace("32, 32", "28, 28"))) is None
 
 
 def test_n09_finds_the_walk_before_and_after_grad_fn():
-    assert neural_networks.find_grad_fn_walk(seen("print(loss.grad_fn)\n")) is None
+    assert nn_loss.find_grad_fn_walk(seen("print(loss.grad_fn)\n")) is None
     walk = "print(loss.grad_fn.next_functions[0][0])\n"
-    assert neural_networks.find_grad_fn_walk(seen(walk)) is not None
+    assert nn_loss.find_grad_fn_walk(seen(walk)) is not None
     creator = "print(loss.creator.previous_functions[0][0])\n"  # torch before 0.2
-    assert neural_networks.find_grad_fn_walk(seen(creator)) is not None
+    assert nn_loss.find_grad_fn_walk(seen(creator)) is not None
+
+
+# ----------------------------------------------------------------------------------------------
+# A v2 transform on a torchvision without transforms.v2: drift (CLAIMS.md), not FAILS
+
+
+def test_old_v2_import_error_reads_drift(old):
+    """The old checkout's torchvision has no ``transforms.v2`` (its hidden code makes it so)."""
+    line = line_of("old", "cifar10", "v2.Compose(")
+    assert_verdict(old, "C13", "drift", f"v2 is absent on torchvision {torchvision.__version__}")
+    assert old["C13"].where == [f"cifar10_tutorial.py:{line}"]
+    assert old["C13"].drift == [old["C13"].note]
+
+
+V2_CELL = "from torchvision.transforms import v2\nt = v2.Compose([v2.ToImage()])\n"
+NO_V2 = "cannot import name 'v2' from 'torchvision.transforms'"
+
+
+def test_a_missing_v2_is_drift_whichever_way_the_import_says_so(raised):
+    for kind, message in (
+        ("ImportError", NO_V2),
+        ("ModuleNotFoundError", "No module named 'torchvision.transforms.v2'"),
+    ):
+        finding = raised("C13", "cifar10", V2_CELL, kind, message)
+        assert finding.status == "drift", finding
+        assert finding.note == (
+            f"v2 is absent on torchvision {torchvision.__version__}: {kind}: {message}"
+        )
+    # a NameError: the import failed in an earlier cell
+    earlier = [("ImportError", NO_V2)]
+    name_error = raised("C13", "cifar10", V2_CELL, "NameError", "name 'v2' is not defined", earlier)
+    assert name_error.status == "drift", name_error
+
+
+def test_other_errors_of_the_v2_cell_are_not_drift(raised):
+    finding = raised(
+        "C13", "cifar10", V2_CELL, "ModuleNotFoundError", "No module named 'torchvision'"
+    )
+    assert finding.status == "error", finding  # the environment
+    finding = raised("C13", "cifar10", V2_CELL, "TypeError", "ToDtype() got an unexpected keyword")
+    assert finding.status == "fails", finding
+
+
+# ----------------------------------------------------------------------------------------------
+# Code the text shows
+
+
+SHOWN = (
+    '"""\nA page\n"""\nimport torch\n\nnet = torch.nn.Linear(3, 2)\n'
+    "net(torch.ones(1, 3)).sum().backward()\n\n"
+    "######################################################################\n"
+    "# By hand:\n#\n# .. code:: python\n#\n#     learning_rate = 0.01\n"
+    "#     for f in net.parameters():\n#         f.data.sub_(f.grad.data * learning_rate)\n"
+    "#\n# .. note::\n#\n#     A note, not code.\n#\n# Quoted, not code:\n#\n#     x = 1\n#\n"
+    "# A graph::\n#\n#     input -> conv2d -> relu\n#\n# .. code-block:: sh\n#\n#     ls\n"
+)
+
+
+def shown_cell(text: str = SHOWN) -> Seen:
+    """The first cell of ``text``, run here, as a probe sees it."""
+    cell = cells.split_source(text).code_cells[0]
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(cell.source, "<cell>", "exec"), namespace)
+    return Seen("neural_networks", cell.source, cell.lineno, namespace=namespace,
+                script_text=text)  # fmt: skip
+
+
+def test_the_code_the_text_shows_is_its_literal_python_blocks():
+    look = shown_cell()
+    lines = SHOWN.split("\n")
+    first = lines.index("#     learning_rate = 0.01") + 1
+    graph = lines.index("#     input -> conv2d -> relu") + 1
+    assert look.shown_code() == [
+        (first, "learning_rate = 0.01\nfor f in net.parameters():\n"
+                "    f.data.sub_(f.grad.data * learning_rate)\n"),
+        (graph, "input -> conv2d -> relu\n"),
+    ]  # fmt: skip
+    (snippet,) = look.snippets()  # the graph does not parse
+    assert (snippet.lineno, look.line(snippet)) == (first, first)
+    assert nn_update.find_data_sub_update(snippet) is not None
+    assert Seen("neural_networks", "x = 1\n", 3).shown_code() == []  # no script text
+
+
+def shown_update(text: str = SHOWN):
+    """N12's finding for the update ``text`` shows; the cell's own net is left as it was."""
+    look = shown_cell(text)
+    (probe,) = [p for p in load_all().for_claim("N12") if p.key == "sgd_by_hand_shown"]
+    match = probe.find(look)
+    assert match is not None
+    net = look.namespace["net"]
+    before = [(p.detach().clone(), p.grad.clone()) for p in net.parameters()]
+    finding = run_check(probe, look, match, look.line(match))
+    for p, (value, grad) in zip(net.parameters(), before):  # copies ran it, not the script
+        assert p.detach().equal(value) and p.grad.equal(grad)
+    return finding
+
+
+def test_the_update_the_text_shows_runs_against_copies():
+    finding = shown_update()
+    assert finding.status == "holds", finding
+    assert "equals optim.SGD(lr=0.01)'s step" in finding.note
+
+
+def test_a_wrong_update_the_text_shows_fails():
+    finding = shown_update(SHOWN.replace("sub_(f.grad", "sub_(-f.grad"))
+    assert finding.status == "fails", finding
+    assert "elements differ" in finding.note

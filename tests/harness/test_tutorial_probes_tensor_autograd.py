@@ -1,12 +1,13 @@
-"""The claim probes of the tensor and autograd scripts (``blitz.tutorial_source.probes.tensor``,
-``...autograd``).
+"""The claim probes of the tensor and autograd scripts (``blitz.tutorial_source.probes``'s
+``tensor_*`` and ``autograd_*``), and what they share (parsing printed output).
 
 Our own scripts in the tutorial's format (``data/tutorial_source/checkouts/``): ``current``
 states the claims in words and names of its own (a seed-dependent print, the 2026 revision's
 ``torch.accelerator``); ``old`` leaves most of them out, prints other numbers than a golden,
-compares a gradient with the wrong formula, and has cells that raise. Each checkout runs once
-for the module (both at once); the finders and the checks are also tested on source text and
-on namespaces made here, with no child process.
+compares a gradient with the wrong formula, and has cells that raise. The checkouts run once for
+the session (``tutorial_checkouts``, tests/harness/conftest.py); the finders and the checks are
+also tested on source text and on namespaces made here, with no child process, and a torch
+without ``torch.accelerator`` on a cell error made here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,10 +22,10 @@ import torch
 
 from blitz.tutorial_source import cells, verdicts
 from blitz.tutorial_source.probes import load_all
-from blitz.tutorial_source.probes import tensor as tensor_probes
 from blitz.tutorial_source.probes.base import FAILS, HOLDS, PARTIAL, Seen
-from blitz.tutorial_source.probes.running import CLAIM_PROBES, run_check
-from blitz.tutorial_source.runner import RunOptions, run_source
+from blitz.tutorial_source.probes.printed_text import tokens
+from blitz.tutorial_source.probes.running import run_check
+from blitz.tutorial_source.probes.tensor_device import expected_device
 
 CHECKOUTS = Path(__file__).parent / "data" / "tutorial_source" / "checkouts"
 BLITZ = Path("beginner_source") / "blitz"
@@ -39,59 +39,52 @@ def line_of(checkout: str, script: str, text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def runs():
-    """Each checkout's tensor and autograd scripts, run once with the claim probes (the two
-    checkouts at once: most of the time is each child's import of torch)."""
-    options = RunOptions(probes=[CLAIM_PROBES], timeout_s=300)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {
-            name: pool.submit(run_source, CHECKOUTS / name, options, NAMES)
-            for name in ("current", "old")
-        }
-        found = {name: future.result() for name, future in futures.items()}
-    return {name: (run, verdicts.verdicts(run)) for name, run in found.items()}
+def runs(tutorial_checkouts):
+    """Each checkout's run (the session's) and its verdicts."""
+    return {name: (run, verdicts.verdicts(run)) for name, run in tutorial_checkouts.items()}
 
 
 # ----------------------------------------------------------------------------------------------
 # The current revision: every claim it states holds
 
 
+# claim: its status, then the words its note holds (separated by '; ')
 CURRENT = {
-    "T01": ("holds", ["int data gives int64"]),
-    "T02": ("holds", ["NumPy int64 gives torch.int64", "uint16"]),
-    "T03": ("holds", ["all_ones: (2, 2) int64"]),
-    "T04": ("holds", ["torch.int64 -> torch.float32"]),
-    "T05": ("holds", ["rand(2, 3), ones(2, 3), zeros(2, 3)"]),
-    "T06": ("holds", ["(2, 5) torch.float32 cpu"]),
-    "T09": ("holds", ["grid[:, 2] = 0 as in NumPy"]),
-    "T10": ("holds", ["cat on dim=0: (6, 4)", "stack: (2, 3, 4)"]),
-    "T11": ("holds", ["grid.mul(grid) == grid * grid"]),
-    "T12": ("holds", ["grid.matmul(grid.T) == grid @ grid.T"]),
-    "T13": ("holds", ["grid.add_(2) in place"]),
-    "T14": ("skipped", ["text only"]),
-    "T15": ("holds", ["shares its memory", "source.add_(3) shows in view"]),
-    "T16": ("holds", ["np.add(backing, 2, out=backing) shows in shared", "float64"]),
-    "T18": ("holds", ["torch.accelerator", "on_target moved to"]),
-    "A01": ("holds", ["scores = net(image): (1, 1000)", "62/62 parameters by -lr * grad"]),
-    "A02": ("holds", ["P.grad_fn is SubBackward0", "4 operations tracked"]),
-    "A03": ("holds", ["6 * u ** 2 == u.grad", "-2 * w == w.grad"]),
-    "A04": ("holds", ["P.backward() raises RuntimeError", "equals gradient=ones"]),
-    "A05": ("holds", ["u.grad, w.grad = J^T v"]),
-    "A06": ("skipped", ["text only"]),
-    "A07": ("skipped", ["text only"]),
-    "A08": ("holds", ["plain + other: False", "plain + tracked: True"]),
-    "A09": ("holds", ["only fc.weight, fc.bias require grad", "a step changes only fc.weight"]),
-    "A10": ("holds", ["untracked made inside: no grad_fn"]),
+    "T01": "holds: int data gives int64",
+    "T02": "holds: NumPy int64 gives torch.int64; uint16",
+    "T03": "holds: all_ones: (2, 2) int64",
+    "T04": "holds: torch.int64 -> torch.float32",
+    "T05": "holds: rand(2, 3), ones(2, 3), zeros(2, 3)",
+    "T06": "holds: (2, 5) torch.float32 cpu",
+    "T09": "holds: grid[:, 2] = 0 as in NumPy",
+    "T10": "holds: cat on dim=0: (6, 4); stack: (2, 3, 4)",
+    "T11": "holds: grid.mul(grid) == grid * grid",
+    "T12": "holds: grid.matmul(grid.T) == grid @ grid.T",
+    "T13": "holds: grid.add_(2) in place",
+    "T14": "skipped: text only",
+    "T15": "holds: shares its memory; source.add_(3) shows in view",
+    "T16": "holds: np.add(backing, 2, out=backing) shows in shared; float64",
+    "T18": "holds: torch.accelerator; on_target moved to",
+    "A01": "holds: scores = net(image): (1, 1000); 62/62 parameters by -lr * grad",
+    "A02": "holds: P.grad_fn is SubBackward0; 4 operations tracked",
+    "A03": "holds: 6 * u ** 2 == u.grad; -2 * w == w.grad",
+    "A04": "holds: P.backward() raises RuntimeError; equals gradient=ones",
+    "A05": "holds: u.grad, w.grad = J^T v",
+    "A06": "skipped: text only",
+    "A07": "skipped: text only",
+    "A08": "holds: plain + other: False; plain + tracked: True",
+    "A09": "holds: only fc.weight, fc.bias require grad; a step changes only fc.weight",
+    "A10": "holds: untracked made inside: no grad_fn",
 }
 
 
 @pytest.mark.parametrize("claim", sorted(CURRENT))
 def test_the_current_revision_states_and_holds_its_claims(runs, claim):
     _, found = runs["current"]
-    status, words = CURRENT[claim]
+    status, words = CURRENT[claim].split(": ", 1)
     verdict = found[claim]
     assert verdict.status == status, verdict
-    for word in words:
+    for word in words.split("; "):
         assert word in verdict.note, (word, verdict.note)
 
 
@@ -119,8 +112,8 @@ def test_the_goldens_of_the_current_revision_were_compared(runs):
 
 def test_every_print_of_the_current_revision_is_read_by_a_probe(runs):
     run, _ = runs["current"]
-    for script in run.scripts.values():
-        assert verdicts.printed_unchecked(script) == []
+    for name in NAMES:
+        assert verdicts.printed_unchecked(run.scripts[name]) == []
 
 
 # ----------------------------------------------------------------------------------------------
@@ -262,14 +255,16 @@ def test_the_autograd_code_claims_are_found_by_their_code():
 
 
 def test_no_finder_breaks_on_a_cell_it_sees_without_a_run():
-    """``verdicts`` asks the finders about cells that never ran (no namespace, no script
-    text): every cell of every script here, under both scripts' names."""
+    """``verdicts`` asks the finders about cells that never ran (no namespace; the script's
+    text where its file is there): every cell of every script here, under every probe's script
+    name, with and without the script's text."""
     registry = load_all()
-    mine = [p for p in registry.probes if p.claim[0] in "TA"]
     for path in sorted(CHECKOUTS.parent.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
         for cell in cells.split_file(path).code_cells:
-            for probe in mine:
+            for probe in registry.probes:
                 probe.find(Seen(probe.script, cell.source, cell.lineno))
+                probe.find(Seen(probe.script, cell.source, cell.lineno, script_text=text))
 
 
 def test_claims_of_the_text_are_registered_as_prose():
@@ -295,12 +290,12 @@ def test_the_printed_values_are_parsed_with_their_dtype_and_precision():
         "torch.Size([3, 4]) torch.float32 cpu True <AddBackward0 object at 0x7f00>\n"
         "tensor([1.0240e+02, 1.0240e-01])\n"
     )
-    kinds = [t.kind for t in tensor_probes.tokens(text)]
+    kinds = [t.kind for t in tokens(text)]
     assert kinds == [
         "tensor", "tensor", "tensor", "array", "size", "dtype", "device", "bool", "gradfn",
         "tensor",
     ]  # fmt: skip
-    ones, uniform, doubles, array, size, *_, gradfn, scientific = tensor_probes.tokens(text)
+    ones, uniform, doubles, array, size, *_, gradfn, scientific = tokens(text)
     assert (ones.values, ones.dtype) == ([[1, 1], [1, 1]], "torch.int64")
     assert (uniform.dtype, uniform.decimals) == ("default float", 4)
     assert doubles.dtype == "torch.float64"
@@ -372,7 +367,26 @@ def test_a_tensor_moved_under_an_accelerator_test_is_on_the_machines_device():
     )
     finding = check("T18", look)
     assert finding.status == HOLDS, finding
-    assert f"t is on {tensor_probes.expected_device()}" in finding.note
+    assert f"t is on {expected_device()}" in finding.note
+
+
+ACCELERATOR_CELL = (
+    "device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() "
+    "else 'cpu'\n"
+)
+
+
+def test_a_torch_without_accelerator_reads_drift_with_its_version(raised):
+    """CLAIMS.md: drift on every version that lacks ``torch.accelerator``, with the version."""
+    message = "module 'torch' has no attribute 'accelerator'"
+    finding = raised("T18", "tensor", ACCELERATOR_CELL, "AttributeError", message)
+    assert finding.status == "drift", finding
+    assert finding.note.startswith(f"torch.accelerator is absent on torch {torch.__version__}")
+    assert message in finding.note and finding.drift == [finding.note]
+    other = raised(
+        "T18", "tensor", ACCELERATOR_CELL, "AttributeError", "'str' has no attribute 'x'"
+    )
+    assert other.status == FAILS, other
 
 
 def test_a_check_leaves_the_scripts_generators_as_they_were():

@@ -4,8 +4,8 @@ Torch-free: the runner's side imports this to tell, from a script's source alone
 revision states a claim (``ClaimProbe.find``); only ``ClaimProbe.check`` runs in the child
 process, against the cell's namespace and output, and imports torch there.
 
-A probe module (``blitz.tutorial_source.probes.tensor``, ...) registers its probes with the
-``probe`` decorator::
+A probe module (``blitz.tutorial_source.probes.tensor_create``, ...) registers its probes with
+the ``probe`` decorator::
 
     @probe("T03", "tensor", looks_for="a call of torch.ones_like", find=calls("torch.ones_like"))
     def ones_like(seen: Seen, match) -> None:
@@ -22,11 +22,25 @@ A probe module (``blitz.tutorial_source.probes.tensor``, ...) registers its prob
   ``seen``: ``seen.drift(note)`` (the tutorial's words and this torch differ), ``seen.note(text)``
   (a finding beside holds), ``seen.unchecked(what)`` (a part this run cannot check: another
   seed, a quick run's subset: the claim then reads partial), ``seen.read_output()`` (the check
-  read what the cell printed: that output is checked). Any other exception is blitz's fault:
-  an error, never FAILS.
+  read what the cell printed: that output is checked); ``raise Unchecked(what)`` ends it there,
+  ``what`` not checked. Any other exception is blitz's fault: an error, never FAILS. The child
+  runs each check ``untouched`` (``probes.running``): the script's random generators, grad mode
+  and warnings filters are as they were after it.
 - ``once`` (default True): only the first cell that matches is checked; False checks each.
+- ``on_error(seen, error)``: for a claim that some versions cannot state at all (an API they
+  lack): given the ``CellError`` of the cell that states the claim (or, where that cell's
+  error is a ``NameError``, of an earlier cell that raised), a drift note where the exception
+  is the one the claim expects on such a version; None otherwise (the cell's error is then
+  FAILS, or an error of the environment).
 - ``state``: a probe may keep what it saw in earlier cells in ``seen.memory`` (one dict per
   probe and script) — a variable bound in one cell and printed in the next.
+
+Code that the text shows (``.. code:: python``, a ``::`` paragraph) is never run by the build;
+``seen.shown_code()`` gives the blocks between the cell and the next code cell, and
+``seen.snippets()`` those that parse, each a ``Seen`` of its own (its code, its file line, no
+namespace), which the finders read like a cell: ``find=shown(find_update)`` matches the first
+such block in which ``find_update`` does. The check then runs that code against copies of the
+script's objects (``probes.objects.scratch``), never in the script's namespace.
 
 Claims that a revision states only in its prose (a note, a paragraph) have no code to run;
 ``prose(claim, script, pattern, looks_for)`` registers how to recognise them, and they read
@@ -40,6 +54,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from blitz.tutorial_source.probes.shown import shown_after
 
 # A finding's statuses: the matrix's words (blitz.matrix), repeated here to keep this module
 # free of the catalogue's imports in the child process.
@@ -65,7 +81,8 @@ class Unchecked(Exception):
 class Seen:
     """One code cell of a script, as a probe sees it: its code (always), and, in the child
     process after the cell ran, its namespace and output. ``memory`` is the probe's own, kept
-    across the script's cells."""
+    across the script's cells. A block of code that the text shows (``snippets``) is a ``Seen``
+    too: its code at its file line, with no namespace."""
 
     def __init__(
         self,
@@ -135,11 +152,35 @@ class Seen:
         """The cell's comment text."""
         return "\n".join(line.split("#", 1)[1] for line in self.source.splitlines() if "#" in line)
 
-    def line(self, node: ast.AST | None = None) -> int:
-        """The file's line of ``node`` (the cell's first line without one)."""
+    def line(self, node: ast.AST | Seen | None = None) -> int:
+        """The file's line of ``node`` (the cell's first line without one; a snippet's own)."""
+        if isinstance(node, Seen):
+            return node.lineno
         if node is None or not hasattr(node, "lineno"):
             return self.lineno
         return self.lineno + node.lineno - 1
+
+    # -- the code the text shows after the cell --------------------------------------------------
+
+    def shown_code(self) -> list[tuple[int, str]]:
+        """The code blocks the text shows between this cell and the next code cell (or after
+        the last cell), which the build does not run: (the file's line, the code) each."""
+        if not self.script_text:
+            return []
+        return list(shown_after(self.script_text, self.lineno))
+
+    def snippets(self) -> list[Seen]:
+        """The blocks of ``shown_code`` that parse as Python, each a ``Seen`` of its own (its
+        code at its file line, no namespace: the build never ran it)."""
+        found = []
+        for line, code in self.shown_code():
+            snippet = Seen(
+                self.script, code, line, index=self.index, seed=self.seed,
+                options=self.options, script_text=self.script_text,
+            )  # fmt: skip
+            if snippet.tree is not None and snippet.tree.body:
+                found.append(snippet)
+        return found
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -247,6 +288,16 @@ def all_of(*finders: Callable[[Seen], Any]) -> Callable[[Seen], Any]:
     return find
 
 
+def shown(find: Callable[[Seen], Any]) -> Callable[[Seen], Seen | None]:
+    """A finder: the first code block the text shows after the cell (``Seen.snippets``) in
+    which ``find`` matches; the match is that block, a ``Seen`` of its own."""
+
+    def finder(seen: Seen) -> Seen | None:
+        return next((snippet for snippet in seen.snippets() if find(snippet)), None)
+
+    return finder
+
+
 def code_matches(pattern: str) -> Callable[[Seen], re.Match | None]:
     """A finder: ``pattern`` (a regular expression) searched in the cell's code as
     ``ast.unparse`` writes it (comments and layout left out)."""
@@ -273,6 +324,7 @@ class ClaimProbe:
     check: Callable[[Seen, Any], Any]
     once: bool = True
     key: str = ""  # the check function's name: tells two probes of a claim apart
+    on_error: Callable[[Seen, Any], str | None] | None = None  # a drift note for an exception
 
     @property
     def where(self) -> str:
@@ -321,13 +373,16 @@ def probe(
     looks_for: str,
     find: Callable[[Seen], Any],
     once: bool = True,
+    on_error: Callable[[Seen, Any], str | None] | None = None,
     registry: Registry = REGISTRY,
 ) -> Callable[[Callable[[Seen, Any], Any]], Callable[[Seen, Any], Any]]:
-    """Register the decorated function as the check of ``claim`` in ``script``."""
+    """Register the decorated function as the check of ``claim`` in ``script`` (``on_error``:
+    see the module's text)."""
 
     def register(check: Callable[[Seen, Any], Any]) -> Callable[[Seen, Any], Any]:
+        key = check.__name__
         registry.probes.append(
-            ClaimProbe(claim, script, looks_for, find, check, once, key=check.__name__)
+            ClaimProbe(claim, script, looks_for, find, check, once, key=key, on_error=on_error)
         )
         return check
 

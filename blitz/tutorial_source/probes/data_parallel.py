@@ -7,7 +7,7 @@ CPU the page's model runs unwrapped (its ``torch.cuda.device_count() > 1`` guard
 prints its input and output sizes, batch by batch: a demonstration, not a claim of the
 catalogue, so its output stays unread (``verdicts.printed_unchecked`` lists it). C12 (DDP) is
 not stated here either: the page wraps the model in ``nn.DataParallel``, not
-``DistributedDataParallel`` (``probes.cifar10`` looks for that).
+``DistributedDataParallel`` (``probes.cifar10_saving`` looks for that).
 """
 
 from __future__ import annotations

@@ -4,10 +4,13 @@
 each probe of the running script (``blitz.tutorial_source.probes``) that has not matched yet, it
 asks ``find`` whether the cell states the claim; where it does, it runs ``check`` against the
 cell's namespace and output and records a finding (``Finding``) in the cell's
-``probes["claims"]``. A cell that raised gives its claims a finding from the exception instead:
-the tutorial's code failing on this torch is FAILS, with the exception and the tutorial's line;
-an exception that says the environment is missing something (a refused connection, a package
-not installed, no CIFAR-10 copy) is an error.
+``probes["claims"]``. Every check runs ``untouched`` (the script's generators, grad mode and
+warnings as they were), and a check that raises ``Unchecked`` records what it could not check.
+A cell that raised gives its claims a finding from the exception instead: an exception that the
+probe expects on some versions (its ``on_error`` gives a note: an API this torch lacks) is
+drift; the tutorial's code failing on this torch is FAILS, with the exception and the tutorial's
+line; an exception that says the environment is missing something (a refused connection, a
+package not installed, no CIFAR-10 copy) is an error.
 """
 
 from __future__ import annotations
@@ -65,8 +68,11 @@ class Finding:
 ENVIRONMENT_ERRORS = ("ModuleNotFoundError", "MemoryError", "OSError", "PermissionError")
 
 
-def cell_error_finding(probe: ClaimProbe, cell: Any, line: int, earlier: list[Any]) -> Finding:
-    """The finding of a claim whose cell raised."""
+def cell_error_finding(
+    probe: ClaimProbe, cell: Any, line: int, earlier: list[Any], seen: Seen | None = None
+) -> Finding:
+    """The finding of a claim whose cell raised (``seen``: that cell, for the probe's
+    ``on_error``)."""
     error = cell.error
     where = f"line {error.lineno}" if error.lineno else f"the cell at line {cell.lineno}"
     text = f"{where} raised {error.type}: {error.message}".rstrip(": ")
@@ -76,6 +82,20 @@ def cell_error_finding(probe: ClaimProbe, cell: Any, line: int, earlier: list[An
             f"the cell needed the network, which this run does not allow ({cell.network[0]} "
             f"refused; allow it with --tutorial-allow-download): {text}",
         )  # fmt: skip
+    if probe.on_error is not None and seen is not None:
+        # the cell's own error; for a NameError, the earlier cells' too (a name they did not make)
+        causes = [error] + ([e.error for e in earlier] if error.type == "NameError" else [])
+        try:
+            with untouched():
+                note = next(filter(None, (probe.on_error(seen, c) for c in causes)), None)
+        except Exception as exc:  # the probe broke: blitz's fault, never the tutorial's
+            return Finding(
+                probe.claim, probe.key, ERROR, line,
+                f"blitz's probe {probe.where} broke reading the cell's error: "
+                f"{type(exc).__name__}: {exc}",
+            )  # fmt: skip
+        if note:
+            return Finding(probe.claim, probe.key, DRIFT, line, note, drift=[note])
     if error.type in ENVIRONMENT_ERRORS or error.type.startswith("blitz."):
         return Finding(probe.claim, probe.key, ERROR, line, f"the environment: {text}")
     if error.type == "NameError" and earlier:
@@ -203,7 +223,7 @@ class ClaimProbes:
             self.matched.add(probe.where)
             line = seen.line(match) if hasattr(match, "lineno") else cell.lineno
             if cell.error is not None:
-                finding = cell_error_finding(probe, cell, line, self.errors)
+                finding = cell_error_finding(probe, cell, line, self.errors, seen)
             else:
                 finding = run_check(probe, seen, match, line)
             findings.append(finding.to_json())

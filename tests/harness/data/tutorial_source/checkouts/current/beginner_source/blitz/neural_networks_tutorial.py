@@ -6,6 +6,8 @@ Neural networks, in blitz's own words
 A script in the tutorial's format (sphinx-gallery) that states the claims of the tutorial's
 "Neural Networks" section with its own code and names, for blitz's harness tests. Each code
 cell's draws from the random generator come in the tutorial's order, so that its goldens hold.
+Its text also shows the update by hand and an optimizer's step as code, which the build does
+not run (as the tutorial's text does since 2023).
 """
 import torch
 import torch.nn as nn
@@ -94,7 +96,29 @@ print("bias gradient after backward")
 print(model.conv1.bias.grad)
 
 ######################################################################
-# One step of gradient descent by hand.
+# The update by hand, as the text shows it (the build does not run it):
+#
+# .. code:: python
+#
+#     learning_rate = 0.01
+#     for f in model.parameters():
+#         f.data.sub_(f.grad.data * learning_rate)
+#
+# .. note::
+#
+#     An optimizer does it for you; clear its buffers at each step, else the gradients
+#     accumulate::
+#
+#         import torch.optim as optim
+#
+#         optimizer = optim.SGD(model.parameters(), lr=0.01)
+#         optimizer.zero_grad()
+#         output = model(image)
+#         loss = mse(output, goal)
+#         loss.backward()
+#         optimizer.step()
+#
+# One step of gradient descent by hand, run.
 
 step_size = 0.01
 for w in model.parameters():  # by hand

@@ -5,7 +5,8 @@ Training a classifier, an older revision in blitz's own words
 
 For blitz's harness tests: the first batch is drawn with the iterator's ``.next()`` method,
 which DataLoader iterators lost in torch 1.13; no saving, no test batch, no per-class count;
-and the accuracy it prints is not the one it counted.
+and the accuracy it prints is not the one it counted. Its v2 transform meets a torchvision
+without ``transforms.v2`` (as before 0.15): code the page does not show makes it so.
 """
 import torch
 import torchvision
@@ -21,6 +22,20 @@ testset = torchvision.datasets.CIFAR10(root="./data", train=False, download=True
                                        transform=transform)
 testloader = torch.utils.data.DataLoader(testset, batch_size=4, shuffle=False)
 classes = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+######################################################################
+# The same normalization with ``torchvision.transforms.v2``.
+
+# sphinx_gallery_start_ignore
+import sys
+
+sys.modules["torchvision.transforms.v2"] = None  # this torchvision has no transforms.v2
+# sphinx_gallery_end_ignore
+from torchvision.transforms import v2
+
+to_input_v2 = v2.Compose(
+    [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize((0.5,) * 3, (0.5,) * 3)]
+)
 
 ######################################################################
 # Some training images.

@@ -4,9 +4,9 @@ Neural networks, an older revision in blitz's own words
 =======================================================
 
 For blitz's harness tests: an older layout that leaves claims out (no grad_fn walk, no
-backprop section, no note on mini-batches), states the update by hand in its text only, and
-behaves wrongly in two places: its network carries an eleventh parameter, and its loss sums
-the squared errors instead of averaging them.
+backprop section, no note on mini-batches), states the update by hand in its text only (a
+quoted paragraph, not code the page shows), and behaves wrongly in two places: its network
+carries an eleventh parameter, and its loss sums the squared errors instead of averaging them.
 """
 import torch
 import torch.nn as nn
