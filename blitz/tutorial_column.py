@@ -43,6 +43,9 @@ QUICK_TEST = 1_000
 # Scripts of the run's columns that run side by side (a script's process is mostly one thread
 # importing and running torch; the CIFAR-10 one has two loader workers besides).
 PARALLEL = 2
+# The scripts' usual running times, longest first: started in this order, the short ones fill in
+# beside the CIFAR-10 training.
+LONGEST_FIRST = ("cifar10", "autograd", "neural_networks", "data_parallel", "tensor")
 # A script still running after this long is stopped (its claims read error, saying so).
 QUICK_TIMEOUT_S = 600.0
 FULL_TIMEOUT_S = 4 * 3600.0
@@ -159,8 +162,8 @@ class TutorialColumns:
         return list(dict.fromkeys(p.script for p in probes))
 
     def start(self, items: list[pytest.Item]) -> None:
-        """Start the scripts that the selected ``items`` need, ``PARALLEL`` side by side, in the
-        order the items need them (each item then waits for its own)."""
+        """Start the scripts that the selected ``items`` need, ``PARALLEL`` side by side, the
+        longest first (each item then waits for its own)."""
         needed = [
             (item.tutorial_column, script)
             for item in items
@@ -170,6 +173,7 @@ class TutorialColumns:
             for script in self.scripts_of(item.claim_id)
         ]
         needed = [key for key in dict.fromkeys(needed) if key not in self._pending]
+        needed.sort(key=lambda key: LONGEST_FIRST.index(key[1]))
         if not needed:
             return
         if self._pool is None:
