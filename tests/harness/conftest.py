@@ -1,7 +1,8 @@
 """Fixtures of the tests of blitz itself (tests/harness): pytester projects that the claims
 plugin runs, small CIFAR-10 copies, the claim probes' run of the fixture checkouts; and the
 ``harness`` marker on every test here, so that a run that checks claims alone (each tox env) can
-leave them out with ``-m "not harness"``."""
+leave them out with ``-m "not harness"``; the ``slow`` marker on the tests that read the probes'
+run of the fixture checkouts."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.harness)
+        # The probes' end-to-end run of the fixture checkouts: nine scripts, each a process
+        # importing torch, about a minute on 2 cores. Slow: CI runs them (--run-slow).
+        if "tutorial_checkouts" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
