@@ -271,3 +271,19 @@ def test_the_column_is_the_same_under_xdist(project):
     _, serial = run_json(project, *args)
     _, spread = run_json(project, *args, "-n", "2")
     assert cells(spread, "tutorial:now") == cells(serial, "tutorial:now")
+
+
+def test_a_probe_module_imported_again_registers_its_probes_once():
+    # pytester's in-process runs restore sys.modules: a probe module imported inside one is
+    # imported again after it, and must not register its probes twice.
+    import importlib
+    import sys
+
+    from blitz.tutorial_source.probes import MODULES, load_all
+
+    before = [(p.claim, p.key) for p in load_all().probes]
+    for name in MODULES:
+        sys.modules.pop(f"blitz.tutorial_source.probes.{name}", None)
+        importlib.import_module(f"blitz.tutorial_source.probes.{name}")
+    assert [(p.claim, p.key) for p in load_all().probes] == before
+    assert len(before) == len(set(before))

@@ -346,6 +346,17 @@ class Registry:
     probes: list[ClaimProbe] = field(default_factory=list)
     prose: list[ProseClaim] = field(default_factory=list)
 
+    def add(self, entry: ClaimProbe | ProseClaim) -> None:
+        """Register ``entry``, in place of one of the same claim, script and name: a probe
+        module imported again (a test run that restores ``sys.modules``, ``importlib.reload``)
+        registers its probes once."""
+        entries = self.probes if isinstance(entry, ClaimProbe) else self.prose
+        same = [i for i, old in enumerate(entries) if _identity(old) == _identity(entry)]
+        if same:
+            entries[same[0]] = entry
+        else:
+            entries.append(entry)
+
     def for_script(self, script: str) -> list[ClaimProbe]:
         return [p for p in self.probes if p.script == script]
 
@@ -381,7 +392,7 @@ def probe(
 
     def register(check: Callable[[Seen, Any], Any]) -> Callable[[Seen, Any], Any]:
         key = check.__name__
-        registry.probes.append(
+        registry.add(
             ClaimProbe(claim, script, looks_for, find, check, once, key=key, on_error=on_error)
         )
         return check
@@ -394,7 +405,13 @@ def prose(
 ) -> None:
     """Register a claim that ``script`` states in its text only, where ``pattern`` (a regular
     expression, case-insensitive, over the text with its lines joined by spaces) matches."""
-    registry.prose.append(ProseClaim(claim, script, re.compile(pattern, re.I | re.S), looks_for))
+    registry.add(ProseClaim(claim, script, re.compile(pattern, re.I | re.S), looks_for))
+
+
+def _identity(entry: ClaimProbe | ProseClaim) -> tuple[str, ...]:
+    if isinstance(entry, ClaimProbe):
+        return (entry.claim, entry.script, entry.key)
+    return (entry.claim, entry.script, entry.pattern.pattern)
 
 
 def worst(statuses: Iterable[str]) -> str:
